@@ -1,0 +1,1 @@
+"""botan-jax: BOTAN (BOnd TArgeting Network) in JAX, Flax and jraph."""

@@ -1,0 +1,183 @@
+"""From dataset files to padded, stacked graphs on the device, and augmentation.
+
+One example is a `jraph.GraphsTuple` (numpy leaves) holding
+  nodes: features (N, 1) float32, eval_mask (N,) bool, valid (N,) bool,
+         target (N,) float32 when the sample has trajectories;
+  edges: features (E, 3) float32, eval_mask (E,) bool, valid (E,) bool,
+         target (E,) float32 when the sample has trajectories.
+`valid` is False on padding only, so padding never enters a loss, a mean or a
+Pearson value; `eval_mask` selects the paper's evaluation subsets.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import jraph
+import numpy as np
+from absl import logging
+
+from botan_jax import graphs
+from botan_jax import io
+from botan_jax import targets
+
+# Bump when the content of cached graphs changes.
+_CACHE_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphSpec:
+  """What defines a graph built from a sample (the cache key besides the file)."""
+  edge_cutoff: float = 2.0
+  eval_bond_cutoff: float = 1.35
+
+
+def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.GraphsTuple:
+  """Builds the unpadded example graph of one sample (see the module docstring)."""
+  pairs = graphs.neighbour_pairs(sample.initial_positions, sample.box, spec.edge_cutoff)
+  senders, receivers, pair_index, orientation = graphs.directed_edges(pairs)
+  pair_vectors = graphs.minimum_image(
+      sample.initial_positions[pairs[:, 1]] - sample.initial_positions[pairs[:, 0]], sample.box)
+  edge_vectors = orientation[:, None] * pair_vectors[pair_index]
+  node_mask, edge_mask = targets.evaluation_masks(
+      sample.types, senders, receivers,
+      np.linalg.norm(pair_vectors, axis=1)[pair_index], spec.eval_bond_cutoff)
+  num_nodes, num_edges = sample.num_particles, senders.shape[0]
+  nodes = dict(features=sample.types.astype(np.float32)[:, None], eval_mask=node_mask,
+               valid=np.ones(num_nodes, bool))
+  edges = dict(features=edge_vectors.astype(np.float32), eval_mask=edge_mask,
+               valid=np.ones(num_edges, bool))
+  if sample.trajectory_positions is not None:
+    nodes['target'] = targets.displacement(
+        sample.initial_positions, sample.trajectory_positions).astype(np.float32)
+    edges['target'] = targets.pair_distance_change(
+        sample.initial_positions, sample.trajectory_positions, pairs,
+        sample.box)[pair_index].astype(np.float32)
+  return jraph.GraphsTuple(
+      nodes=nodes, edges=edges, senders=senders.astype(np.int32),
+      receivers=receivers.astype(np.int32), n_node=np.array([num_nodes], np.int32),
+      n_edge=np.array([num_edges], np.int32), globals=None)
+
+
+def _cache_path(path: str, spec: GraphSpec, cache_dir: str) -> str:
+  stat = os.stat(path)
+  key = json.dumps([os.path.abspath(path), stat.st_size, stat.st_mtime_ns,
+                    dataclasses.asdict(spec), _CACHE_VERSION])
+  digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+  return os.path.join(cache_dir, f'{os.path.basename(path)}.{digest}.graph.npz')
+
+
+def _save_graph(path: str, graph: jraph.GraphsTuple) -> None:
+  io.save_npz(path, senders=graph.senders, receivers=graph.receivers,
+              **{f'nodes/{k}': v for k, v in graph.nodes.items()},
+              **{f'edges/{k}': v for k, v in graph.edges.items()})
+
+
+def _load_graph(path: str) -> jraph.GraphsTuple:
+  with np.load(path) as arrays:
+    data = {k: arrays[k] for k in arrays.files}
+  nodes = {k.split('/', 1)[1]: v for k, v in data.items() if k.startswith('nodes/')}
+  edges = {k.split('/', 1)[1]: v for k, v in data.items() if k.startswith('edges/')}
+  return jraph.GraphsTuple(
+      nodes=nodes, edges=edges, senders=data['senders'], receivers=data['receivers'],
+      n_node=np.array([len(nodes['valid'])], np.int32),
+      n_edge=np.array([len(edges['valid'])], np.int32), globals=None)
+
+
+def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None = None,
+               time_index: int | None = None) -> jraph.GraphsTuple:
+  """The example graph of one dataset file, from the cache when it holds it.
+
+  Args:
+    path: a BOTAN npz or DeepMind pickle.
+    spec: graph definition.
+    cache_dir: where built graphs are kept (None: no cache). Entries are keyed
+      by the file's path, size and mtime and by `spec`.
+    time_index: 0-based time index for DeepMind pickles.
+  """
+  cached = None
+  if cache_dir is not None:
+    cached = _cache_path(path, spec, cache_dir)
+    if time_index:
+      cached = cached.replace('.graph.npz', f'.t{time_index}.graph.npz')
+    if os.path.exists(cached):
+      return _load_graph(cached)
+  graph = make_graph(io.load_sample(path, time_index), spec)
+  if cached is not None:
+    _save_graph(cached, graph)
+  return graph
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphSet:
+  """Equally padded graphs stacked along axis 0, with the files they came from.
+
+  Attributes:
+    graphs: leaves of shape (G, num_nodes_padded, ...) and (G, num_edges_padded, ...).
+    files: the G source files, in order.
+  """
+  graphs: jraph.GraphsTuple
+  files: tuple[str, ...]
+
+  def __len__(self) -> int:
+    return len(self.files)
+
+
+def load_graph_set(files: list[str], spec: GraphSpec = GraphSpec(),
+                   cache_dir: str | None = None, budget: tuple[int, int] | None = None,
+                   time_index: int | None = None) -> GraphSet:
+  """Loads, pads to one budget and stacks the graphs of `files`.
+
+  Args:
+    budget: (nodes, edges) after padding; by default the smallest multiple of
+      256 above the largest graph.
+  """
+  loaded = []
+  for k, path in enumerate(files):
+    loaded.append(load_graph(path, spec, cache_dir, time_index))
+    if (k + 1) % 50 == 0 or k + 1 == len(files):
+      logging.info('Graphs: %d/%d loaded.', k + 1, len(files))
+  if budget is None:
+    budget = graphs.padding_budget(max(int(g.n_node[0]) for g in loaded),
+                                   max(int(g.n_edge[0]) for g in loaded))
+  padded = [graphs.pad(g, *budget) for g in loaded]
+  return GraphSet(graphs=graphs.stack(padded), files=tuple(files))
+
+
+def random_axis_transform(key: jax.Array) -> jax.Array:
+  """A random permutation of the axes with random reflections, as a (3, 3) matrix.
+
+  The authors' augmentation: one of the 48 symmetries of the cube.
+  """
+  permutation_key, sign_key = jax.random.split(key)
+  permutation = jax.random.permutation(permutation_key, jnp.eye(3))
+  signs = jax.random.rademacher(sign_key, (3,), dtype=jnp.float32)
+  return permutation * signs[None, :]
+
+
+def random_rotation(key: jax.Array) -> jax.Array:
+  """A uniformly random proper rotation (3, 3), from a normalised random quaternion."""
+  q = jax.random.normal(key, (4,))
+  w, x, y, z = q / jnp.linalg.norm(q)
+  return jnp.array([
+      [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+      [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+      [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+
+
+AUGMENTATIONS = {'axes': random_axis_transform, 'rotation': random_rotation}
+
+
+def augment(graph: jraph.GraphsTuple, key: jax.Array, kind: str) -> jraph.GraphsTuple:
+  """Applies one random transform of `kind` ('axes', 'rotation' or 'none') to the edge vectors.
+
+  Targets are invariant: distances and their changes do not depend on the frame.
+  """
+  if kind == 'none':
+    return graph
+  transform = AUGMENTATIONS[kind](key)
+  edges = dict(graph.edges, features=graph.edges['features'] @ transform.T)
+  return graph._replace(edges=edges)

@@ -1,0 +1,278 @@
+"""Dataset readers and atomic writers.
+
+Two public formats are read into one in-memory type, `Sample`:
+  * BOTAN npz (`isoconfig_N{N}T{T}_{id}_tc{XX}.npz`): `types`, `initial_positions`
+    and `positions` (R, N, 3); files written by this project also hold `box`,
+    `temperature` and `time`.
+  * DeepMind glassy-dynamics pickles: `positions`, `types`, `box`,
+    `trajectory_target_positions[time_index]` and the time table.
+Every reader checks shapes, finiteness and particle types, and names the file in
+any error it raises.
+"""
+
+import contextlib
+import dataclasses
+import glob
+import json
+import os
+import pickle
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from botan_jax import system
+
+BOTAN_NAME = re.compile(
+    r'isoconfig_N(?P<n>\d+)T(?P<t>[\d.]+?)_(?P<id>\d+)_tc(?P<tc>\d+)\.npz$')
+
+
+class DataError(ValueError):
+  """Raised for unreadable or inconsistent input data; the message names the file."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+  """One initial configuration and, optionally, its isoconfigurational runs.
+
+  Attributes:
+    initial_positions: (N, 3) float64 positions at t=0, inside [0, box).
+    types: (N,) int32 particle types (`system.ParticleType`: 0 = A, 1 = B).
+    box: (3,) float64 edge lengths of the periodic box.
+    trajectory_positions: (R, N, 3) float64 unwrapped positions of the R runs at
+      `time`, or None for a configuration without dynamics (prediction only).
+    temperature: temperature of the ensemble, or None when unknown.
+    time: time since t=0 of `trajectory_positions`, or None when unknown.
+    source: the file this sample was read from.
+  """
+  initial_positions: np.ndarray
+  types: np.ndarray
+  box: np.ndarray
+  trajectory_positions: np.ndarray | None
+  temperature: float | None
+  time: float | None
+  source: str
+
+  @property
+  def num_particles(self) -> int:
+    return self.initial_positions.shape[0]
+
+
+def validate(sample: Sample) -> Sample:
+  """Checks shapes, finiteness and particle types; returns `sample` unchanged.
+
+  Raises:
+    DataError: naming `sample.source` and the first problem found.
+  """
+  def fail(problem: str):
+    raise DataError(f'{sample.source}: {problem}')
+
+  pos = sample.initial_positions
+  if pos.ndim != 2 or pos.shape[1] != 3 or pos.shape[0] < 2:
+    fail(f'initial positions must have shape (N, 3) with N >= 2, got {pos.shape}.')
+  n = pos.shape[0]
+  if sample.types.shape != (n,):
+    fail(f'types must have shape ({n},) to match the positions, got {sample.types.shape}.')
+  if not np.isin(sample.types, [t.value for t in system.ParticleType]).all():
+    bad = np.unique(sample.types[~np.isin(sample.types, [0, 1])])
+    fail(f'particle types must be 0 (A) or 1 (B); found {bad[:5].tolist()}.')
+  if sample.box.shape != (3,) or not np.all(sample.box > 0):
+    fail(f'box must be 3 positive lengths, got {sample.box}.')
+  if not np.isfinite(pos).all():
+    fail(f'initial positions contain {np.count_nonzero(~np.isfinite(pos))} NaN/inf values.')
+  traj = sample.trajectory_positions
+  if traj is not None:
+    if traj.ndim != 3 or traj.shape[1:] != (n, 3) or traj.shape[0] < 1:
+      fail(f'trajectory positions must have shape (R, {n}, 3), got {traj.shape}.')
+    if not np.isfinite(traj).all():
+      fail(f'trajectory positions contain {np.count_nonzero(~np.isfinite(traj))} '
+           'NaN/inf values.')
+  return sample
+
+
+def _require(arrays: Any, keys: Sequence[str], path: str) -> None:
+  missing = [k for k in keys if k not in arrays]
+  if missing:
+    raise DataError(f'{path}: missing keys {missing}; found {sorted(arrays)}.')
+
+
+def parse_botan_name(path: str | Path) -> dict[str, Any] | None:
+  """Number of particles, temperature, configuration id and time index from a BOTAN file name.
+
+  Returns None when the name does not follow `isoconfig_N{N}T{T}_{id}_tc{XX}.npz`.
+  """
+  match = BOTAN_NAME.search(Path(path).name)
+  if match is None:
+    return None
+  return dict(num_particles=int(match['n']), temperature=float(match['t']),
+              config_id=int(match['id']), time_index=int(match['tc']))
+
+
+def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
+  """Reads one BOTAN npz file.
+
+  Args:
+    path: the file.
+    box: cubic box length; by default the stored `box`, else L = (N/1.2)^(1/3).
+
+  Returns:
+    The validated `Sample`; temperature and time come from the stored keys or,
+    failing those, from the file name and the paper's time table.
+  """
+  path = str(path)
+  if not os.path.isfile(path):
+    raise DataError(f'{path}: no such file.')
+  try:
+    with np.load(path) as arrays:
+      _require(arrays, ('types', 'initial_positions'), path)
+      data = {k: np.asarray(arrays[k]) for k in arrays.files}
+  except (OSError, ValueError, EOFError) as err:
+    raise DataError(f'{path}: not a readable npz file ({err}).') from err
+  name = parse_botan_name(path) or {}
+  initial = data['initial_positions'].astype(np.float64)
+  n = initial.shape[0] if initial.ndim == 2 else 0
+  if box is not None:
+    box_vec = np.full(3, float(box))
+  elif 'box' in data:
+    box_vec = np.broadcast_to(data['box'].astype(np.float64), (3,)).copy()
+  else:
+    box_vec = np.full(3, system.box_length(max(n, 1)))
+  temperature = float(data['temperature']) if 'temperature' in data else name.get('temperature')
+  if 'time' in data:
+    time = float(data['time'])
+  elif name and round(name['temperature'], 2) in system.TIME_POINTS:
+    time = system.time_point(name['temperature'], name['time_index'])
+  else:
+    time = None
+  traj = data.get('positions')
+  return validate(Sample(
+      initial_positions=initial,
+      types=data['types'].astype(np.int32),
+      box=box_vec,
+      trajectory_positions=None if traj is None else traj.astype(np.float64),
+      temperature=temperature,
+      time=time,
+      source=path))
+
+
+def read_deepmind_pickle(path: str | Path, time_index: int = 0) -> Sample:
+  """Reads one DeepMind glassy-dynamics pickle at the 0-based `time_index`.
+
+  Raises:
+    DataError: if the file is missing or unreadable, or holds no trajectory for
+      `time_index` (`test_large.pickle` holds only index 0).
+  """
+  path = str(path)
+  if not os.path.isfile(path):
+    raise DataError(f'{path}: no such file.')
+  try:
+    with open(path, 'rb') as f:
+      data = pickle.load(f)
+  except (OSError, pickle.UnpicklingError, EOFError) as err:
+    raise DataError(f'{path}: not a readable pickle ({err}).') from err
+  if not isinstance(data, dict):
+    raise DataError(f'{path}: expected a dict, got {type(data).__name__}.')
+  _require(data, ('positions', 'types', 'box', 'trajectory_target_positions'), path)
+  trajectories = data['trajectory_target_positions']
+  if not 0 <= time_index < len(trajectories):
+    raise DataError(
+        f'{path}: time index {time_index} absent; the file holds trajectories for '
+        f'indices 0..{len(trajectories) - 1}.')
+  time = None
+  if 'time' in data and 'time_indices' in data:
+    time = float(data['time'][data['time_indices'][time_index]])
+  return validate(Sample(
+      initial_positions=np.asarray(data['positions'], np.float64),
+      types=np.asarray(data['types']).astype(np.int32),
+      box=np.asarray(data['box'], np.float64),
+      trajectory_positions=np.asarray(trajectories[time_index], np.float64),
+      temperature=data.get('metadata', {}).get('temperature'),
+      time=time,
+      source=path))
+
+
+def _natural_key(path: str) -> list[Any]:
+  return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', path)]
+
+
+def find_files(pattern: str, time_index: int | None = None) -> list[str]:
+  """Files matching a glob `pattern` (a directory means every npz and pickle in it).
+
+  Args:
+    pattern: a file, a directory or a glob.
+    time_index: if given, keep BOTAN files whose name ends in `_tc{XX}` with
+      XX = time_index (1-based); other formats are kept as they are.
+
+  Returns:
+    The matches in natural order (…_2_… before …_10_…).
+
+  Raises:
+    DataError: if nothing matches, or no match has the requested time index.
+  """
+  if os.path.isdir(pattern):
+    matches = [p for ext in ('*.npz', '*.pickle', '*.pkl')
+               for p in glob.glob(os.path.join(pattern, ext))]
+  else:
+    matches = glob.glob(pattern)
+  matches = sorted((p for p in matches if os.path.isfile(p)), key=_natural_key)
+  if not matches:
+    raise DataError(f'{pattern}: matches no file.')
+  if time_index is not None:
+    kept = [p for p in matches
+            if (name := parse_botan_name(p)) is None or name['time_index'] == time_index]
+    if not kept:
+      found = sorted({parse_botan_name(p)['time_index'] for p in matches})
+      raise DataError(
+          f'{pattern}: time index tc{time_index:02d} absent; the matching files '
+          f'have time indices {found}.')
+    matches = kept
+  return matches
+
+
+def load_sample(path: str, time_index: int | None = None, box: float | None = None) -> Sample:
+  """Reads a BOTAN npz or a DeepMind pickle, chosen by the file suffix.
+
+  `time_index` is 0-based for pickles (default 0) and ignored for npz files,
+  whose single time is in the name.
+  """
+  if path.endswith(('.pickle', '.pkl')):
+    return read_deepmind_pickle(path, time_index or 0)
+  if path.endswith('.npz'):
+    return read_botan_npz(path, box=box)
+  raise DataError(f'{path}: unknown format; expected .npz (BOTAN) or .pickle (DeepMind).')
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[str]:
+  """Yields a temporary path beside `path` that replaces `path` on success.
+
+  An interrupted write leaves no partial file under `path`: readers see the
+  old file or the complete new one.
+  """
+  path = Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp' + path.suffix,
+                             dir=path.parent)
+  os.close(fd)
+  try:
+    yield tmp
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+
+
+def save_npz(path: str | Path, **arrays: Any) -> None:
+  """Writes `arrays` to an uncompressed npz file atomically."""
+  with atomic_path(path) as tmp, open(tmp, 'wb') as f:
+    np.savez(f, **arrays)
+
+
+def save_json(path: str | Path, payload: Any) -> None:
+  """Writes `payload` as indented JSON atomically."""
+  with atomic_path(path) as tmp, open(tmp, 'w') as f:
+    json.dump(payload, f, indent=2, sort_keys=True)
+    f.write('\n')

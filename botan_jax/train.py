@@ -1,0 +1,346 @@
+"""Training and evaluation loop: `train_and_evaluate(config, workdir)`.
+
+The update step is jit-compiled once. The training graphs live on the
+devices, padded to one budget and stacked; each step gathers its batch by
+index, applies the random augmentation to the edge vectors, and runs the
+loss L = p MSE_S + (1 - p) MSE_E, global-norm clipping and Adam. Data
+parallelism is a `shard_map` over a 1-D mesh of devices: every device holds
+the data, takes its share of the batch indices, and the squared-error sums,
+counts and gradients are summed across devices, so any number of devices
+gives the update of one device on the same global batch.
+"""
+
+import functools
+import json
+import math
+import os
+import time
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import jraph
+import ml_collections
+import numpy as np
+import optax
+from absl import logging
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from botan_jax import checkpoints
+from botan_jax import graphs
+from botan_jax import input_pipeline
+from botan_jax import io
+from botan_jax import metrics
+from botan_jax import models
+
+DATA_AXIS = 'data'
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Everything a run needs to continue: step, parameters, optimizer state, augmentation key."""
+  step: jax.Array
+  params: Any
+  opt_state: Any
+  key: jax.Array
+
+
+def create_model(config: ml_collections.ConfigDict) -> models.Botan:
+  m = config.model
+  return models.Botan(
+      latent_size=m.latent_size, num_layers=m.num_layers,
+      num_message_passing_steps=m.num_message_passing_steps,
+      share_step_weights=m.share_step_weights, share_decoder=m.share_decoder,
+      precision=m.precision or None)
+
+
+def create_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+  """Global-norm clipping, then Adam (as torch's clip_grad_norm_ and Adam)."""
+  return optax.chain(optax.clip_by_global_norm(config.grad_clip_norm),
+                     optax.adam(config.learning_rate, eps=config.adam_eps))
+
+
+def graphs_per_step(config: ml_collections.ConfigDict) -> int:
+  """The global batch: `batch_size`, or 1 for BOTAN and 5 for NT-GNN (loss_p == 1)."""
+  if config.batch_size > 0:
+    return int(config.batch_size)
+  return 5 if config.loss_p == 1.0 else 1
+
+
+def graph_spec(config: ml_collections.ConfigDict) -> input_pipeline.GraphSpec:
+  return input_pipeline.GraphSpec(edge_cutoff=config.data.edge_cutoff,
+                                  eval_bond_cutoff=config.data.eval_bond_cutoff)
+
+
+def cache_dir(config: ml_collections.ConfigDict) -> str | None:
+  return config.data.get('cache_dir') or None
+
+
+def squared_errors(params: Any, graph: jraph.GraphsTuple,
+                   model: models.Botan) -> tuple[jax.Array, jax.Array]:
+  """Sums of squared errors over the valid (non-padding) nodes and edges."""
+  node_pred, edge_pred = model.apply({'params': params}, graph)
+  node_error = jnp.where(graph.nodes['valid'], node_pred - graph.nodes['target'], 0.0)
+  edge_error = jnp.where(graph.edges['valid'], edge_pred - graph.edges['target'], 0.0)
+  return jnp.sum(node_error ** 2), jnp.sum(edge_error ** 2)
+
+
+def loss_fn(params: Any, graph: jraph.GraphsTuple, model: models.Botan,
+            loss_p: float) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+  """L = p MSE_S + (1 - p) MSE_E over all valid nodes and edges of `graph`.
+
+  Returns:
+    The loss and (MSE_S, MSE_E).
+  """
+  node_sse, edge_sse = squared_errors(params, graph, model)
+  node_mse = node_sse / jnp.sum(graph.nodes['valid'])
+  edge_mse = edge_sse / jnp.sum(graph.edges['valid'])
+  return loss_p * node_mse + (1.0 - loss_p) * edge_mse, (node_mse, edge_mse)
+
+
+def make_mesh(global_batch: int) -> Mesh:
+  """A 1-D mesh over the largest number of devices that divides the global batch."""
+  devices = jax.devices()
+  count = max(d for d in range(1, len(devices) + 1) if global_batch % d == 0)
+  if count < len(devices):
+    logging.warning('Using %d of %d devices: %d graphs per step do not split over more '
+                    '(set --config.batch_size to a multiple of the device count).',
+                    count, len(devices), global_batch)
+  return Mesh(np.array(devices[:count]), (DATA_AXIS,))
+
+
+def put(tree: Any, mesh: Mesh, spec: P) -> Any:
+  """Places host arrays (identical on every process) on the mesh with `spec`."""
+  sharding = NamedSharding(mesh, spec)
+  return jax.tree.map(
+      lambda x: jax.make_array_from_callback(np.shape(x), sharding,
+                                             lambda index: np.asarray(x)[index]), tree)
+
+
+def make_train_step(model: models.Botan, optimizer: optax.GradientTransformation,
+                    loss_p: float, augmentation: str, mesh: Mesh, global_batch: int):
+  """The jitted update `step(state, dataset, indices) -> (state, metrics)`.
+
+  Args:
+    dataset: stacked padded training graphs, replicated on every device.
+    indices: (global_batch,) int32 graph indices, sharded over the mesh.
+  """
+  local_batch = global_batch // mesh.size
+
+  def device_step(state: TrainState, dataset: jraph.GraphsTuple, indices: jax.Array):
+    batch = jax.tree.map(lambda x: x[indices], dataset)
+    keys = jax.random.split(jax.random.fold_in(state.key, state.step), global_batch)
+    keys = jax.lax.dynamic_slice_in_dim(
+        keys, jax.lax.axis_index(DATA_AXIS) * local_batch, local_batch)
+    batch = jax.vmap(functools.partial(input_pipeline.augment, kind=augmentation))(batch, keys)
+    graph = graphs.merge(batch)
+    node_count = jax.lax.psum(jnp.sum(graph.nodes['valid']), DATA_AXIS)
+    edge_count = jax.lax.psum(jnp.sum(graph.edges['valid']), DATA_AXIS)
+
+    def local_loss(params):
+      node_sse, edge_sse = squared_errors(params, graph, model)
+      node_mse, edge_mse = node_sse / node_count, edge_sse / edge_count
+      return loss_p * node_mse + (1.0 - loss_p) * edge_mse, (node_mse, edge_mse)
+
+    (loss, (node_mse, edge_mse)), grads = jax.value_and_grad(local_loss, has_aux=True)(
+        state.params)
+    loss, node_mse, edge_mse, grads = jax.lax.psum((loss, node_mse, edge_mse, grads), DATA_AXIS)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    new_state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
+                              opt_state=opt_state)
+    return new_state, dict(loss=loss, node_mse=node_mse, edge_mse=edge_mse,
+                           grad_norm=optax.global_norm(grads))
+
+  sharded = jax.shard_map(device_step, mesh=mesh, in_specs=(P(), P(), P(DATA_AXIS)),
+                          out_specs=(P(), P()))
+  return jax.jit(sharded, donate_argnums=0)
+
+
+def make_predict_fn(model: models.Botan):
+  """Jitted `predict(params, graph) -> (node_pred, edge_pred)` for one padded graph."""
+  return jax.jit(lambda params, graph: model.apply({'params': params}, graph))
+
+
+def evaluate_graphs(predict, params: Any, graph_set: input_pipeline.GraphSet,
+                    device_graphs: jraph.GraphsTuple | None = None) -> dict[str, Any]:
+  """Pearson of S (eval nodes) and E (eval edges) for every graph of `graph_set`, and their means."""
+  stacked = graph_set.graphs if device_graphs is None else device_graphs
+  per_file = {}
+  for k, path in enumerate(graph_set.files):
+    graph = jax.tree.map(lambda x, k=k: x[k], stacked)
+    node_pred, edge_pred = jax.device_get(predict(params, graph))
+    host = jax.tree.map(lambda x, k=k: x[k], graph_set.graphs)
+    per_file[path] = dict(
+        pearson_node=metrics.pearson(node_pred, host.nodes['target'], host.nodes['eval_mask']),
+        pearson_edge=metrics.pearson(edge_pred, host.edges['target'], host.edges['eval_mask']))
+  mean = {k: float(np.mean([v[k] for v in per_file.values()]))
+          for k in ('pearson_node', 'pearson_edge')}
+  return dict(per_file=per_file, **mean)
+
+
+def validate_config(config: ml_collections.ConfigDict) -> tuple[list[str], list[str]]:
+  """Checks the config before any work; returns the training and test files.
+
+  Raises:
+    ValueError / FileNotFoundError / io.DataError with a message naming the field.
+  """
+  if not 0.0 <= config.loss_p <= 1.0:
+    raise ValueError(f'config.loss_p must lie in [0, 1], got {config.loss_p}.')
+  if config.augmentation not in ('none', *input_pipeline.AUGMENTATIONS):
+    raise ValueError(f'config.augmentation must be none, axes or rotation, '
+                     f'got {config.augmentation!r}.')
+  if config.num_epochs < 0 or config.batch_size < 0:
+    raise ValueError('config.num_epochs and config.batch_size must be >= 0.')
+  checkpoints.check_init_source(config.init_from)
+  train_files = io.find_files(config.data.train_pattern, config.data.time_index)
+  test_files = io.find_files(config.data.test_pattern, config.data.time_index)
+  if len(train_files) < graphs_per_step(config):
+    raise ValueError(f'{config.data.train_pattern}: {len(train_files)} training files, fewer '
+                     f'than the {graphs_per_step(config)} graphs per step.')
+  return train_files, test_files
+
+
+def initial_state(config: ml_collections.ConfigDict, model: models.Botan,
+                  optimizer: optax.GradientTransformation, example: jraph.GraphsTuple) -> TrainState:
+  """Parameters from `init_from` or a fresh initialisation from `seed`; fresh optimizer."""
+  init_key, augment_key = jax.random.split(jax.random.PRNGKey(config.seed))
+  params = jax.jit(model.init)(init_key, example)['params']
+  if config.init_from:
+    loaded = checkpoints.load_params(config.init_from)
+    if jax.tree.structure(loaded) != jax.tree.structure(params) or any(
+        a.shape != b.shape for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(params))):
+      raise ValueError(f'init_from {config.init_from}: parameters do not fit config.model.')
+    params = jax.tree.map(jnp.asarray, loaded)
+    logging.info('Initialised from %s.', config.init_from)
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params,
+                    opt_state=optimizer.init(params), key=augment_key)
+
+
+def epoch_order(seed: int, epoch: int, num_graphs: int) -> np.ndarray:
+  """The order in which the training graphs are visited in `epoch` (a pure function)."""
+  return np.random.default_rng([seed, epoch]).permutation(num_graphs)
+
+
+class MetricsLog:
+  """Appends JSON lines to {workdir}/metrics.jsonl, dropping lines past a resumed step."""
+
+  def __init__(self, workdir: str, resume_step: int):
+    self.path = os.path.join(workdir, 'metrics.jsonl')
+    if os.path.exists(self.path):
+      with open(self.path) as f:
+        kept = [line for line in f if line.strip() and json.loads(line)['step'] <= resume_step]
+      with io.atomic_path(self.path) as tmp, open(tmp, 'w') as f:
+        f.writelines(kept)
+
+  def write(self, **record: Any) -> None:
+    with open(self.path, 'a') as f:
+      f.write(json.dumps(record) + '\n')
+
+
+def _selection_score(evaluation: dict, loss_p: float) -> float:
+  """Test Pearson that picks the best checkpoint: of E for edge pretraining, else of S."""
+  return evaluation['pearson_edge'] if loss_p == 0.0 else evaluation['pearson_node']
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Trains from scratch, from `init_from`, or on from the workdir's latest checkpoint.
+
+  Returns:
+    The final test evaluation.
+  """
+  train_files, test_files = validate_config(config)
+  os.makedirs(workdir, exist_ok=True)
+  with io.atomic_path(os.path.join(workdir, 'config.json')) as tmp, open(tmp, 'w') as f:
+    f.write(config.to_json_best_effort(indent=2))
+
+  spec = graph_spec(config)
+  train_set = input_pipeline.load_graph_set(train_files, spec, cache_dir(config))
+  test_set = input_pipeline.load_graph_set(test_files, spec, cache_dir(config))
+  global_batch = graphs_per_step(config)
+  mesh = make_mesh(global_batch)
+  model, optimizer = create_model(config), create_optimizer(config)
+  example = jax.tree.map(lambda x: x[0], train_set.graphs)
+
+  latest = checkpoints.manager(workdir, checkpoints.LATEST)
+  best = checkpoints.manager(workdir, checkpoints.BEST)
+  if latest.latest_step() is not None:
+    template = TrainState(step=jnp.zeros((), jnp.int32),
+                          params=jax.eval_shape(model.init, jax.random.PRNGKey(0), example)['params'],
+                          opt_state=None, key=jax.random.PRNGKey(0))
+    template = template.replace(opt_state=jax.eval_shape(optimizer.init, template.params))
+    state, meta = checkpoints.restore(latest, template)
+    best_score = meta.get('best_score', -math.inf)
+    logging.info('Resuming from step %d (%s).', int(state.step), latest.directory)
+  else:
+    state, best_score = initial_state(config, model, optimizer, example), -math.inf
+  log = MetricsLog(workdir, int(state.step))
+
+  replicated = P()
+  state = put(state, mesh, replicated)
+  dataset = put(train_set.graphs, mesh, replicated)
+  test_graphs = put(test_set.graphs, mesh, replicated)
+  train_step = make_train_step(model, optimizer, config.loss_p, config.augmentation,
+                               mesh, global_batch)
+  predict = make_predict_fn(model)
+
+  steps_per_epoch = len(train_set) // global_batch
+  total_steps = config.num_epochs * steps_per_epoch
+  logging.info('%d training and %d test graphs; %d graphs per step on %d device(s); '
+               '%d steps per epoch; step %d of %d.', len(train_set), len(test_set),
+               global_batch, mesh.size, steps_per_epoch, int(state.step), total_steps)
+  evaluation = None
+  epoch_losses: list[jax.Array] = []
+  timer_start, timed_steps = None, 0
+  for step in range(int(state.step), total_steps):
+    epoch, position = divmod(step, steps_per_epoch)
+    indices = epoch_order(config.seed, epoch, len(train_set))[
+        position * global_batch:(position + 1) * global_batch]
+    state, step_metrics = train_step(state, dataset, put(indices.astype(np.int32), mesh,
+                                                         P(DATA_AXIS)))
+    epoch_losses.append(step_metrics['loss'])
+    if timer_start is None:  # Time from the end of the first (compiling) step.
+      jax.block_until_ready(state)
+      timer_start = time.perf_counter()
+    else:
+      timed_steps += 1
+    if (step + 1) % config.log_every_steps == 0:
+      log.write(step=step + 1, epoch=epoch, **{k: float(v) for k, v in step_metrics.items()})
+    if position + 1 < steps_per_epoch:
+      continue
+
+    epoch_done = epoch + 1
+    last = step + 1 == total_steps
+    train_loss = float(np.mean(jax.device_get(epoch_losses)))
+    epoch_losses = []
+    if epoch_done % config.eval_every_epochs == 0 or last:
+      evaluation = evaluate_graphs(predict, state.params, test_set, test_graphs)
+      elapsed = time.perf_counter() - timer_start
+      steps_per_s = timed_steps / elapsed if timed_steps else float('nan')
+      eta = (total_steps - step - 1) / steps_per_s if timed_steps else float('nan')
+      logging.info('epoch %d/%d step %d: train loss %.5f | test Pearson S %.4f E %.4f | '
+                   '%.2f graphs/s | ETA %s', epoch_done, config.num_epochs, step + 1, train_loss,
+                   evaluation['pearson_node'], evaluation['pearson_edge'],
+                   steps_per_s * global_batch, _format_seconds(eta))
+      log.write(step=step + 1, epoch=epoch_done, train_loss=train_loss,
+                test_pearson_node=evaluation['pearson_node'],
+                test_pearson_edge=evaluation['pearson_edge'],
+                graphs_per_s=steps_per_s * global_batch)
+      score = _selection_score(evaluation, config.loss_p)
+      if score > best_score:
+        best_score = score
+        checkpoints.save(best, step + 1, state, dict(epoch=epoch_done, evaluation=evaluation,
+                                                     best_score=best_score))
+    if epoch_done % config.checkpoint_every_epochs == 0 or last:
+      checkpoints.save(latest, step + 1, state, dict(epoch=epoch_done, best_score=best_score))
+  if evaluation is None:
+    evaluation = evaluate_graphs(predict, state.params, test_set, test_graphs)
+  return evaluation
+
+
+def _format_seconds(seconds: float) -> str:
+  if not math.isfinite(seconds):
+    return '?'
+  minutes, secs = divmod(int(seconds), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f'{hours:d}:{minutes:02d}:{secs:02d}'
