@@ -145,7 +145,9 @@ def make_train_step(model: models.Botan, optimizer: optax.GradientTransformation
 
     (loss, (node_mse, edge_mse)), grads = jax.value_and_grad(local_loss, has_aux=True)(
         state.params)
-    loss, node_mse, edge_mse, grads = jax.lax.psum((loss, node_mse, edge_mse, grads), DATA_AXIS)
+    # The parameters are replicated (invariant over the mesh), so autodiff already sums
+    # their gradient over the devices; the loss terms are summed here.
+    loss, node_mse, edge_mse = jax.lax.psum((loss, node_mse, edge_mse), DATA_AXIS)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     new_state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
                               opt_state=opt_state)
