@@ -33,6 +33,7 @@ from botan_jax import input_pipeline
 from botan_jax import io
 from botan_jax import metrics
 from botan_jax import models
+from botan_jax import targets
 
 DATA_AXIS = 'data'
 
@@ -70,32 +71,45 @@ def graphs_per_step(config: ml_collections.ConfigDict) -> int:
 
 def graph_spec(config: ml_collections.ConfigDict) -> input_pipeline.GraphSpec:
   return input_pipeline.GraphSpec(edge_cutoff=config.data.edge_cutoff,
-                                  eval_bond_cutoff=config.data.eval_bond_cutoff)
+                                  eval_bond_cutoff=config.data.eval_bond_cutoff,
+                                  node_target=config.node_target)
 
 
 def cache_dir(config: ml_collections.ConfigDict) -> str | None:
   return config.data.get('cache_dir') or None
 
 
-def squared_errors(params: Any, graph: jraph.GraphsTuple,
-                   model: models.Botan) -> tuple[jax.Array, jax.Array]:
-  """Sums of squared errors over the valid (non-padding) nodes and edges."""
+def squared_errors(params: Any, graph: jraph.GraphsTuple, model: models.Botan,
+                   loss_p: float) -> tuple[jax.Array, jax.Array]:
+  """Sums of squared errors over the valid (non-padding) nodes and edges.
+
+  A term whose loss weight is zero (the edge term of NT-GNN, p = 1; the node
+  term of edge pretraining, p = 0) is returned as 0 without being computed, so
+  XLA drops its decoder from the step.
+  """
   node_pred, edge_pred = model.apply({'params': params}, graph)
-  node_error = jnp.where(graph.nodes['valid'], node_pred - graph.nodes['target'], 0.0)
-  edge_error = jnp.where(graph.edges['valid'], edge_pred - graph.edges['target'], 0.0)
-  return jnp.sum(node_error ** 2), jnp.sum(edge_error ** 2)
+  def sse(pred, items):
+    return jnp.sum(jnp.where(items['valid'], pred - items['target'], 0.0) ** 2)
+  node_sse = sse(node_pred, graph.nodes) if loss_p > 0.0 else jnp.zeros(())
+  edge_sse = sse(edge_pred, graph.edges) if loss_p < 1.0 else jnp.zeros(())
+  return node_sse, edge_sse
 
 
-def loss_fn(params: Any, graph: jraph.GraphsTuple, model: models.Botan,
-            loss_p: float) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-  """L = p MSE_S + (1 - p) MSE_E over all valid nodes and edges of `graph`.
+def loss_fn(params: Any, graph: jraph.GraphsTuple, model: models.Botan, loss_p: float,
+            node_count: jax.Array | None = None,
+            edge_count: jax.Array | None = None) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+  """L = p MSE_S + (1 - p) MSE_E over the valid nodes and edges of `graph`.
+
+  Args:
+    node_count, edge_count: the denominators of the means; by default the
+      valid items of `graph`, on several devices the counts of the global batch.
 
   Returns:
-    The loss and (MSE_S, MSE_E).
+    The loss and (MSE_S, MSE_E) (a zero-weighted term is 0, see `squared_errors`).
   """
-  node_sse, edge_sse = squared_errors(params, graph, model)
-  node_mse = node_sse / jnp.sum(graph.nodes['valid'])
-  edge_mse = edge_sse / jnp.sum(graph.edges['valid'])
+  node_sse, edge_sse = squared_errors(params, graph, model, loss_p)
+  node_mse = node_sse / (jnp.sum(graph.nodes['valid']) if node_count is None else node_count)
+  edge_mse = edge_sse / (jnp.sum(graph.edges['valid']) if edge_count is None else edge_count)
   return loss_p * node_mse + (1.0 - loss_p) * edge_mse, (node_mse, edge_mse)
 
 
@@ -138,21 +152,20 @@ def make_train_step(model: models.Botan, optimizer: optax.GradientTransformation
     node_count = jax.lax.psum(jnp.sum(graph.nodes['valid']), DATA_AXIS)
     edge_count = jax.lax.psum(jnp.sum(graph.edges['valid']), DATA_AXIS)
 
-    def local_loss(params):
-      node_sse, edge_sse = squared_errors(params, graph, model)
-      node_mse, edge_mse = node_sse / node_count, edge_sse / edge_count
-      return loss_p * node_mse + (1.0 - loss_p) * edge_mse, (node_mse, edge_mse)
-
-    (loss, (node_mse, edge_mse)), grads = jax.value_and_grad(local_loss, has_aux=True)(
-        state.params)
+    (loss, (node_mse, edge_mse)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        state.params, graph, model, loss_p, node_count, edge_count)
     # The parameters are replicated (invariant over the mesh), so autodiff already sums
     # their gradient over the devices; the loss terms are summed here.
     loss, node_mse, edge_mse = jax.lax.psum((loss, node_mse, edge_mse), DATA_AXIS)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     new_state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
                               opt_state=opt_state)
-    return new_state, dict(loss=loss, node_mse=node_mse, edge_mse=edge_mse,
-                           grad_norm=optax.global_norm(grads))
+    step_metrics = dict(loss=loss, grad_norm=optax.global_norm(grads))
+    if loss_p > 0.0:
+      step_metrics['node_mse'] = node_mse
+    if loss_p < 1.0:
+      step_metrics['edge_mse'] = edge_mse
+    return new_state, step_metrics
 
   sharded = jax.shard_map(device_step, mesh=mesh, in_specs=(P(), P(), P(DATA_AXIS)),
                           out_specs=(P(), P()))
@@ -189,6 +202,9 @@ def validate_config(config: ml_collections.ConfigDict) -> tuple[list[str], list[
   """
   if not 0.0 <= config.loss_p <= 1.0:
     raise ValueError(f'config.loss_p must lie in [0, 1], got {config.loss_p}.')
+  if config.node_target not in targets.NODE_TARGETS:
+    raise ValueError(f'config.node_target must be one of {", ".join(targets.NODE_TARGETS)}, '
+                     f'got {config.node_target!r}.')
   if config.augmentation not in ('none', *input_pipeline.AUGMENTATIONS):
     raise ValueError(f'config.augmentation must be none, axes or rotation, '
                      f'got {config.augmentation!r}.')
