@@ -267,6 +267,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   Returns:
     The final test evaluation.
   """
+  run_start = time.perf_counter()
   train_files, test_files = validate_config(config)
   os.makedirs(workdir, exist_ok=True)
   with io.atomic_path(os.path.join(workdir, 'config.json')) as tmp, open(tmp, 'w') as f:
@@ -308,6 +309,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                '%d steps per epoch; step %d of %d.', len(train_set), len(test_set),
                global_batch, mesh.size, steps_per_epoch, int(state.step), total_steps)
   evaluation = None
+  if int(state.step) == 0:
+    initial = evaluate_graphs(predict, state.params, test_set, test_graphs)
+    logging.info('epoch 0: test Pearson S %.4f E %.4f', initial['pearson_node'],
+                 initial['pearson_edge'])
+    log.write(step=0, epoch=0, test_pearson_node=initial['pearson_node'],
+              test_pearson_edge=initial['pearson_edge'], test_per_file=initial['per_file'])
   epoch_losses: list[jax.Array] = []
   timer_start, timed_steps = None, 0
   for step in range(int(state.step), total_steps):
@@ -343,7 +350,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       log.write(step=step + 1, epoch=epoch_done, train_loss=train_loss,
                 test_pearson_node=evaluation['pearson_node'],
                 test_pearson_edge=evaluation['pearson_edge'],
-                graphs_per_s=steps_per_s * global_batch)
+                test_per_file=evaluation['per_file'], graphs_per_s=steps_per_s * global_batch,
+                wall_s=time.perf_counter() - run_start)
       score = _selection_score(evaluation, config.loss_p)
       if score > best_score:
         best_score = score
