@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# GPU checks in one go (a lent H100/H200 machine): train-step benchmark at both matmul
+# precisions, the paper's recipe on the shared sample (BOTAN fine-tuned from the authors'
+# model1, NT-GNN from scratch), and the MD generator benchmark. Usage:
+#   OUT=results DATA=path/to/botan_small/T0.44 WEIGHTS=path/to/model1.npz bash benchmarks/device_suite.sh
+# Each stage has its own time limit; logs and metrics land in $OUT, runs and caches in $WORK.
+set -u
+OUT=${OUT:-device_results}; WORK=${WORK:-/tmp/botan_suite}; mkdir -p "$OUT" "$WORK"
+export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+PY=${PY:-python3}
+stage() {  # stage NAME SECONDS COMMAND...
+  local name=$1 limit=$2; shift 2
+  local start=$SECONDS
+  timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
+  echo "stage $name: rc=$? in $((SECONDS - start)) s"; tail -n 3 "$OUT/$name.log"
+}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+$PY -c 'import jax, flax, optax; print("jax", jax.__version__, "flax", flax.__version__, "optax", optax.__version__, jax.devices())'
+stage bench_highest 150 $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision highest --peak_tflops "${PEAK_TFLOPS:-67}"
+stage bench_default 150 $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision default --peak_tflops "${PEAK_TFLOPS_TF32:-495}"
+common=(--config=configs/botan.py:T044_t4120 --config.data.train_pattern="$DATA/train/*.npz"
+        --config.data.test_pattern="$DATA/test/*.npz" --config.data.cache_dir="$WORK/cache"
+        --config.num_epochs="${EPOCHS:-1000}" --config.checkpoint_every_epochs=100 --alsologtostderr)
+stage botan_finetune "${TRAIN_LIMIT:-170}" $PY main.py "${common[@]}" --workdir="$WORK/botan_ft" \
+  --config.init_from=pyg:"$WEIGHTS" --config.model.precision="${PRECISION:-highest}"
+stage ntgnn "${TRAIN_LIMIT:-170}" $PY main.py "${common[@]}" --workdir="$WORK/ntgnn" --config.loss_p=1.0 \
+  --config.model.precision="${PRECISION:-highest}"
+cp "$WORK"/botan_ft/metrics.jsonl "$OUT"/botan_ft_metrics.jsonl 2>/dev/null
+cp "$WORK"/ntgnn/metrics.jsonl "$OUT"/ntgnn_metrics.jsonl 2>/dev/null
+if [ -f benchmarks/md_gpu.py ]; then stage md_gpu "${MD_LIMIT:-250}" $PY benchmarks/md_gpu.py; fi
