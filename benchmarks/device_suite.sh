@@ -4,6 +4,7 @@
 # model1, NT-GNN from scratch), and the MD generator benchmark. Usage:
 #   OUT=results DATA=path/to/botan_small/T0.44 WEIGHTS=path/to/model1.npz bash benchmarks/device_suite.sh
 # Each stage has its own time limit; logs and metrics land in $OUT, runs and caches in $WORK.
+# STAGES picks what runs (default: "bench train md").
 set -u
 OUT=${OUT:-device_results}; WORK=${WORK:-/tmp/botan_suite}; mkdir -p "$OUT" "$WORK"
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
@@ -16,8 +17,12 @@ stage() {  # stage NAME SECONDS COMMAND...
 }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 $PY -c 'import jax, flax, optax; print("jax", jax.__version__, "flax", flax.__version__, "optax", optax.__version__, jax.devices())'
-stage bench_highest 150 $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision highest --peak_tflops "${PEAK_TFLOPS:-67}"
-stage bench_default 150 $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision default --peak_tflops "${PEAK_TFLOPS_TF32:-495}"
+STAGES=${STAGES:-bench train md}
+if [[ $STAGES == *bench* ]]; then
+stage bench_highest "${BENCH_LIMIT:-150}" $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision highest --peak_tflops "${PEAK_TFLOPS:-67}"
+stage bench_default "${BENCH_LIMIT:-150}" $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision default --peak_tflops "${PEAK_TFLOPS_TF32:-495}"
+fi
+if [[ $STAGES == *train* ]]; then
 common=(--config=configs/botan.py:T044_t4120 --config.data.train_pattern="$DATA/train/*.npz"
         --config.data.test_pattern="$DATA/test/*.npz" --config.data.cache_dir="$WORK/cache"
         --config.num_epochs="${EPOCHS:-1000}" --config.checkpoint_every_epochs=100 --alsologtostderr)
@@ -27,4 +32,7 @@ stage ntgnn "${TRAIN_LIMIT:-170}" $PY main.py "${common[@]}" --workdir="$WORK/nt
   --config.model.precision="${PRECISION:-highest}"
 cp "$WORK"/botan_ft/metrics.jsonl "$OUT"/botan_ft_metrics.jsonl 2>/dev/null
 cp "$WORK"/ntgnn/metrics.jsonl "$OUT"/ntgnn_metrics.jsonl 2>/dev/null
-if [ -f benchmarks/md_gpu.py ]; then stage md_gpu "${MD_LIMIT:-250}" $PY benchmarks/md_gpu.py; fi
+fi
+if [[ $STAGES == *md* ]]; then
+stage md_gpu "${MD_LIMIT:-250}" $PY benchmarks/md_gpu.py ${MD_FLAGS:-}
+fi

@@ -2,7 +2,8 @@
 
 One example is a `jraph.GraphsTuple` (numpy leaves) holding
   nodes: features (N, 1) float32, eval_mask (N,) bool, valid (N,) bool,
-         target (N,) float32 when the sample has trajectories;
+         target (N,) float32 when the sample has trajectories (S, or the
+         node target that GraphSpec.node_target names);
   edges: features (E, 3) float32, eval_mask (E,) bool, valid (E,) bool,
          target (E,) float32 when the sample has trajectories.
 `valid` is False on padding only, so padding never enters a loss, a mean or a
@@ -33,6 +34,7 @@ class GraphSpec:
   """What defines a graph built from a sample (the cache key besides the file)."""
   edge_cutoff: float = 2.0
   eval_bond_cutoff: float = 1.35
+  node_target: str = 'S'  # One of targets.NODE_TARGETS.
 
 
 def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.GraphsTuple:
@@ -51,8 +53,9 @@ def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.Graphs
   edges = dict(features=edge_vectors.astype(np.float32), eval_mask=edge_mask,
                valid=np.ones(num_edges, bool))
   if sample.trajectory_positions is not None:
-    nodes['target'] = targets.displacement(
-        sample.initial_positions, sample.trajectory_positions).astype(np.float32)
+    nodes['target'] = targets.node_target(
+        spec.node_target, sample.initial_positions, sample.trajectory_positions,
+        sample.box).astype(np.float32)
     edges['target'] = targets.pair_distance_change(
         sample.initial_positions, sample.trajectory_positions, pairs,
         sample.box)[pair_index].astype(np.float32)

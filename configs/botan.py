@@ -56,6 +56,9 @@ def get_config(preset: str = 'T044_t4120') -> ml_collections.ConfigDict:
   config.model.share_decoder = True
   config.model.precision = 'highest'
 
+  # Node target: 'S' (propensity), or the neighbour-relative 'R', 'D' or 'C'
+  # of botan_jax.targets (paper Sec. V C).
+  config.node_target = 'S'
   config.loss_p = 0.0 if pretrain else 0.4
   config.num_epochs = 2000 if pretrain else 1000
   config.batch_size = 0  # 0: one graph per step, five when loss_p == 1 (NT-GNN).

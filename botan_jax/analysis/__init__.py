@@ -1,0 +1,1 @@
+"""Analysis of generated and predicted dynamics."""

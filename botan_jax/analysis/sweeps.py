@@ -1,0 +1,220 @@
+"""Sweeps over time points, temperatures, seeds and one ablated field: `run_sweep(config, workdir)`.
+
+Each run trains in its own sub-workdir and is evaluated on its best
+checkpoint:
+  {workdir}/{preset}/seed{k}/                 (no ablation)
+  {workdir}/{preset}/{field}={value}/seed{k}/  (ablation; field is the last part of its path)
+A run whose `evaluation.json` exists is finished and skipped; an interrupted
+one resumes from its latest checkpoint (train.train_and_evaluate). After every
+run the tables are rewritten atomically:
+  runs.csv     one row per finished run;
+  results.csv  per time point (and ablated value): the number of seeds and
+               the median, best and worst test Pearson of the node target (S
+               unless `train.node_target` says otherwise) and of E;
+  results.md   the same as a Markdown table.
+The sweep config is configs/sweep.py.
+"""
+
+import collections
+import csv
+import dataclasses
+import json
+import os
+from typing import Any
+
+import ml_collections
+import numpy as np
+from absl import logging
+
+from botan_jax import inference
+from botan_jax import io
+from botan_jax import train
+from configs import botan
+
+RUN_FIELDS = ('temperature', 'time', 'time_index', 'preset', 'ablation', 'value', 'seed',
+              'loss_p', 'node_target', 'pearson_node', 'pearson_edge', 'workdir')
+SUMMARY_FIELDS = ('temperature', 'time', 'time_index', 'preset', 'ablation', 'value', 'loss_p',
+                  'node_target', 'seeds', 'pearson_node_median', 'pearson_node_best',
+                  'pearson_node_worst', 'pearson_edge_median', 'pearson_edge_best',
+                  'pearson_edge_worst')
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """One training run of a sweep.
+
+  Attributes:
+    preset: the configs/botan.py preset (temperature and time point).
+    seed: 0-based seed.
+    value: the ablated field's value, or None without ablation.
+  """
+  preset: str
+  seed: int
+  value: float | int | None = None
+
+  def directory(self, workdir: str, field: str) -> str:
+    parts = [workdir, self.preset]
+    if self.value is not None:
+      parts.append(f'{field.split(".")[-1]}={self.value:g}')
+    return os.path.join(*parts, f'seed{self.seed}')
+
+
+def plan(config: ml_collections.ConfigDict) -> list[Run]:
+  """The runs of a sweep: presets x ablated values x seeds, in that nesting order."""
+  if config.seeds < 1:
+    raise ValueError(f'config.seeds must be >= 1, got {config.seeds}.')
+  if bool(config.ablation_field) != bool(config.ablation_values):
+    raise ValueError('Set config.ablation_field and config.ablation_values together, or neither.')
+  values = tuple(config.ablation_values) or (None,)
+  return [Run(preset, seed, value) for preset in config.presets for value in values
+          for seed in range(config.seeds)]
+
+
+def _set_field(config: ml_collections.ConfigDict, path: str, value: Any) -> None:
+  """Sets the existing field at dotted `path`, keeping its type."""
+  *parents, name = path.split('.')
+  node = config
+  for parent in parents:
+    node = node[parent]
+  if name not in node:
+    raise ValueError(f'config.ablation_field {path!r}: no such field in config.train.')
+  node[name] = type(node[name])(value)
+
+
+def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.ConfigDict:
+  """The training config of `run`: `config.train` with the preset's time point, seed and init."""
+  if run.preset == 'pretrain':
+    raise ValueError('Sweeps run time points; "pretrain" is not one (train it with --mode=train).')
+  preset = botan.get_config(run.preset)
+  result = ml_collections.ConfigDict(config.train.to_dict())
+  result.preset, result.temperature, result.time = preset.preset, preset.temperature, preset.time
+  result.data.time_index = preset.data.time_index
+  fill = dict(temperature=preset.temperature, time_index=preset.data.time_index)
+  result.data.train_pattern = config.train.data.train_pattern.format(**fill)
+  result.data.test_pattern = config.train.data.test_pattern.format(**fill)
+  result.seed = run.seed
+  if config.init_from_authors:
+    result.init_from = 'pyg:' + os.path.join(config.init_from_authors, f'model{run.seed + 1}.npz')
+  if run.value is not None:
+    _set_field(result, config.ablation_field, run.value)
+  return result
+
+
+def is_finished(run_dir: str) -> bool:
+  return os.path.exists(os.path.join(run_dir, 'evaluation.json'))
+
+
+def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
+  """Trains and evaluates every unfinished run of the sweep `config`; writes the tables.
+
+  Every run's config is checked (files, init weights, fields) before any
+  training starts.
+
+  Returns:
+    The rows of runs.csv.
+  """
+  runs = plan(config)
+  configs = [run_config(config, run) for run in runs]
+  for run_cfg in configs:
+    train.validate_config(run_cfg)
+  os.makedirs(workdir, exist_ok=True)
+  with io.atomic_path(os.path.join(workdir, 'sweep_config.json')) as tmp, open(tmp, 'w') as f:
+    f.write(config.to_json_best_effort(indent=2))
+  field = config.ablation_field
+  todo = [(run, cfg) for run, cfg in zip(runs, configs)
+          if not is_finished(run.directory(workdir, field))]
+  logging.info('Sweep %s: %d runs, %d finished, %d to do.', workdir, len(runs),
+               len(runs) - len(todo), len(todo))
+  for k, (run, run_cfg) in enumerate(todo):
+    run_dir = run.directory(workdir, field)
+    logging.info('Sweep run %d/%d: %s.', k + 1, len(todo), run_dir)
+    train.train_and_evaluate(run_cfg, run_dir)
+    inference.evaluate(run_cfg, run_dir)
+    write_tables(config, workdir)
+  return write_tables(config, workdir)
+
+
+def collect(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
+  """One row (RUN_FIELDS) per finished run of the sweep, in plan order."""
+  rows = []
+  for run in plan(config):
+    run_dir = run.directory(workdir, config.ablation_field)
+    if not is_finished(run_dir):
+      continue
+    with open(os.path.join(run_dir, 'evaluation.json')) as f:
+      evaluation = json.load(f)
+    run_cfg = run_config(config, run)
+    rows.append(dict(
+        temperature=run_cfg.temperature, time=run_cfg.time, time_index=run_cfg.data.time_index,
+        preset=run.preset, ablation=config.ablation_field,
+        value='' if run.value is None else run.value, seed=run.seed, loss_p=run_cfg.loss_p,
+        node_target=run_cfg.node_target, pearson_node=evaluation['pearson_node'],
+        pearson_edge=evaluation['pearson_edge'], workdir=run_dir))
+  return rows
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+  """Median, best and worst Pearson over seeds per (time point, ablated value): SUMMARY_FIELDS."""
+  groups = collections.defaultdict(list)
+  for row in rows:
+    groups[(row['preset'], row['value'])].append(row)
+  summary = []
+  for group in groups.values():
+    first = group[0]
+    entry = {key: first[key] for key in SUMMARY_FIELDS if key in first}
+    entry['seeds'] = len(group)
+    for kind in ('node', 'edge'):
+      values = np.array([row[f'pearson_{kind}'] for row in group], np.float64)
+      entry[f'pearson_{kind}_median'] = float(np.median(values))
+      entry[f'pearson_{kind}_best'] = float(np.max(values))
+      entry[f'pearson_{kind}_worst'] = float(np.min(values))
+    summary.append(entry)
+  return sorted(summary, key=lambda e: (e['temperature'], e['time'], e['value'] or 0))
+
+
+def _write_csv(path: str, fields: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+  with io.atomic_path(path) as tmp, open(tmp, 'w', newline='') as f:
+    writer = csv.DictWriter(f, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def markdown_table(summary: list[dict[str, Any]]) -> str:
+  """The summary as a Markdown table (Pearson to three decimals)."""
+  node = summary[0]['node_target'] if summary else 'S'
+  ablation = summary[0]['ablation'] if summary else ''
+  header = ['T', 't', *([ablation] if ablation else []), 'p', 'seeds',
+            f'{node} median', f'{node} best', f'{node} worst', 'E median', 'E best', 'E worst']
+  lines = ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
+  for e in summary:
+    cells = [f'{e["temperature"]:.2f}', f'{e["time"]:g}',
+             *([f'{e["value"]:g}'] if ablation else []), f'{e["loss_p"]:g}', str(e['seeds']),
+             *(f'{e[f"pearson_{kind}_{stat}"]:.3f}' for kind in ('node', 'edge')
+               for stat in ('median', 'best', 'worst'))]
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines) + '\n'
+
+
+def write_tables(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
+  """Writes runs.csv, results.csv and results.md from the finished runs; returns the run rows."""
+  rows = collect(config, workdir)
+  summary = summarize(rows)
+  _write_csv(os.path.join(workdir, 'runs.csv'), RUN_FIELDS, rows)
+  _write_csv(os.path.join(workdir, 'results.csv'), SUMMARY_FIELDS, summary)
+  with io.atomic_path(os.path.join(workdir, 'results.md')) as tmp, open(tmp, 'w') as f:
+    f.write(f'Test Pearson over seeds ({len(rows)} finished runs; best = highest, '
+            'worst = lowest).\n\n')
+    f.write(markdown_table(summary))
+  return rows
+
+
+def read_results(workdir: str) -> list[dict[str, Any]]:
+  """The rows of `{workdir}/results.csv` with numbers parsed (value is '' without ablation)."""
+  path = os.path.join(workdir, 'results.csv')
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'{path}: no sweep results (run --mode=sweep first).')
+  with open(path, newline='') as f:
+    rows = list(csv.DictReader(f))
+  text_fields = ('preset', 'ablation', 'node_target')
+  return [{key: (value if key in text_fields or value == '' else float(value))
+           for key, value in row.items()} for row in rows]

@@ -1,0 +1,153 @@
+"""Sweeps: planning, per-run configs, tables, and an interrupted sweep that resumes."""
+
+import csv
+import json
+import os
+
+import pytest
+
+from botan_jax import train
+from botan_jax.analysis import sweeps
+from configs import sweep as sweep_configs
+from tests import synthetic
+
+PRESETS = ('T044_t130', 'T044_t4120')  # Time indices 4 and 7.
+
+
+def write_data(root, num_train=2, num_test=2):
+  """Synthetic 160-particle BOTAN files at time indices 4 and 7 under root/T0.44/{train,test}."""
+  for time_index in (4, 7):
+    synthetic.write_botan_files(root / 'T0.44' / 'train', num_train, time_index=time_index,
+                                seed=10 * time_index)
+    synthetic.write_botan_files(root / 'T0.44' / 'test', num_test, first_id=401,
+                                time_index=time_index, seed=100 + 10 * time_index)
+
+
+def small_sweep(tmp_path, seeds=2):
+  """Two time points x `seeds` seeds of a small model, two epochs each."""
+  write_data(tmp_path / 'data')
+  config = sweep_configs.get_config(','.join(PRESETS))
+  config.seeds = seeds
+  pattern = str(tmp_path / 'data' / 'T{temperature:.2f}' / '{split}' /
+                'isoconfig_N*T{temperature:.2f}_*_tc{time_index:02d}.npz')
+  config.train.data.train_pattern = pattern.replace('{split}', 'train')
+  config.train.data.test_pattern = pattern.replace('{split}', 'test')
+  config.train.data.cache_dir = str(tmp_path / 'cache')
+  config.train.model.latent_size = 16
+  config.train.model.num_message_passing_steps = 2
+  config.train.num_epochs = 2
+  config.train.eval_every_epochs = 1
+  config.train.checkpoint_every_epochs = 1
+  config.train.log_every_steps = 1
+  config.train.learning_rate = 1e-3
+  return config
+
+
+def test_plan_and_run_configs():
+  config = sweep_configs.get_config('T044')
+  assert len(config.presets) == 10 and config.seeds == 5
+  runs = sweeps.plan(config)
+  assert len(runs) == 50 and runs[0] == sweeps.Run('T044_t0.13', 0)
+  config.init_from_authors = '/weights'
+  run_cfg = sweeps.run_config(config, sweeps.Run('T044_t130', 2))
+  assert run_cfg.init_from == 'pyg:/weights/model3.npz' and run_cfg.seed == 2
+  assert (run_cfg.temperature, run_cfg.time, run_cfg.data.time_index) == (0.44, 130.0, 4)
+  assert run_cfg.data.train_pattern == 'data/T0.44/train/isoconfig_N*T0.44_*_tc04.npz'
+  assert sweeps.Run('T044_t130', 2).directory('w', '') == os.path.join('w', 'T044_t130', 'seed2')
+
+
+@pytest.mark.parametrize('arg,field,values,path', [
+    ('steps', 'model.num_message_passing_steps', (1, 2, 3, 4, 5, 6, 7, 8),
+     os.path.join('w', 'T044_t4120', 'num_message_passing_steps=3', 'seed0')),
+    ('loss_p', 'loss_p', (0.1, 0.2, 0.4, 0.6, 0.8, 1.0),
+     os.path.join('w', 'T044_t4120', 'loss_p=0.4', 'seed0')),
+])
+def test_ablation_configs(arg, field, values, path):
+  config = sweep_configs.get_config(arg)
+  assert config.ablation_field == field and tuple(config.ablation_values) == values
+  runs = sweeps.plan(config)
+  assert len(runs) == 5 * len(values)
+  run = sweeps.Run('T044_t4120', 0, values[2])
+  assert run.directory('w', field) == path
+  run_cfg = sweeps.run_config(config, run)
+  assert (run_cfg.model.num_message_passing_steps if arg == 'steps' else run_cfg.loss_p) == values[2]
+
+
+def test_bad_sweeps_fail_before_any_work(tmp_path):
+  with pytest.raises(ValueError, match='Unknown sweep'):
+    sweep_configs.get_config('T044_t999')
+  config = small_sweep(tmp_path)
+  config.init_from_authors = str(tmp_path / 'nowhere')
+  with pytest.raises(FileNotFoundError, match='no such weight file'):
+    sweeps.run_sweep(config, str(tmp_path / 'sweep'))
+  assert not (tmp_path / 'sweep').exists()
+
+
+def test_summary_gives_median_best_and_worst():
+  rows = [dict(temperature=0.44, time=130.0, time_index=4, preset='T044_t130', ablation='',
+               value='', seed=k, loss_p=0.4, node_target='S', pearson_node=s, pearson_edge=e,
+               workdir='') for k, (s, e) in enumerate([(0.5, 0.7), (0.3, 0.9), (0.4, 0.8)])]
+  (entry,) = sweeps.summarize(rows)
+  assert entry['seeds'] == 3
+  assert (entry['pearson_node_median'], entry['pearson_node_best'],
+          entry['pearson_node_worst']) == (0.4, 0.5, 0.3)
+  assert (entry['pearson_edge_median'], entry['pearson_edge_best'],
+          entry['pearson_edge_worst']) == (0.8, 0.9, 0.7)
+  assert '| 0.44 | 130 | 0.4 | 3 | 0.400 | 0.500 | 0.300 | 0.800 | 0.900 | 0.700 |' in (
+      sweeps.markdown_table([entry]))
+
+
+def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path, monkeypatch):
+  config = small_sweep(tmp_path)
+  workdir = str(tmp_path / 'sweep')
+  real_train = train.train_and_evaluate
+  calls = []
+
+  def interrupted(run_cfg, run_dir):
+    """Trains the first two runs; the third stops after one of its two epochs."""
+    calls.append(run_dir)
+    if len(calls) == 3:
+      half = run_cfg.copy_and_resolve_references()
+      half.num_epochs = 1
+      real_train(half, run_dir)
+      raise KeyboardInterrupt
+    return real_train(run_cfg, run_dir)
+
+  monkeypatch.setattr(sweeps.train, 'train_and_evaluate', interrupted)
+  with pytest.raises(KeyboardInterrupt):
+    sweeps.run_sweep(config, workdir)
+  runs = [run.directory(workdir, '') for run in sweeps.plan(config)]
+  assert calls == runs[:3]
+  assert [sweeps.is_finished(d) for d in runs] == [True, True, False, False]
+  (partial,) = sweeps.read_results(workdir)
+  assert (partial['preset'], partial['seeds']) == ('T044_t130', 2)
+  finished_mtimes = [os.stat(os.path.join(d, 'evaluation.json')).st_mtime_ns for d in runs[:2]]
+
+  calls.clear()
+  monkeypatch.setattr(sweeps.train, 'train_and_evaluate',
+                      lambda run_cfg, run_dir: calls.append(run_dir) or real_train(run_cfg, run_dir))
+  rows = sweeps.run_sweep(config, workdir)
+  assert calls == runs[2:]
+  assert finished_mtimes == [os.stat(os.path.join(d, 'evaluation.json')).st_mtime_ns
+                             for d in runs[:2]]
+  # The interrupted run went on from its checkpoint after epoch 1: steps 1..4 once each.
+  records = [json.loads(line) for line in open(os.path.join(runs[2], 'metrics.jsonl'))]
+  assert [r['step'] for r in records if 'loss' in r] == [1, 2, 3, 4]
+  evaluated = [r['epoch'] for r in records if 'test_pearson_node' in r]
+  assert evaluated == sorted(set(evaluated)) and evaluated[-2:] == [1, 2]
+
+  assert len(rows) == 4
+  with open(os.path.join(workdir, 'runs.csv')) as f:
+    assert [row['seed'] for row in csv.DictReader(f)] == ['0', '1', '0', '1']
+  results = sweeps.read_results(workdir)
+  assert [(r['preset'], r['time'], r['seeds']) for r in results] == [
+      ('T044_t130', 130.0, 2), ('T044_t4120', 4120.0, 2)]
+  for r in results:
+    for kind in ('node', 'edge'):
+      assert r[f'pearson_{kind}_worst'] <= r[f'pearson_{kind}_median'] <= r[f'pearson_{kind}_best']
+  table = open(os.path.join(workdir, 'results.md')).read()
+  assert '| T | t | p | seeds | S median |' in table and table.count('| 0.44 |') == 2
+  # A third call finds everything finished.
+  calls.clear()
+  sweeps.run_sweep(config, workdir)
+  assert calls == []
