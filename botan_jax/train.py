@@ -179,9 +179,17 @@ def make_predict_fn(model: models.Botan):
 
 def evaluate_graphs(predict, params: Any, graph_set: input_pipeline.GraphSet,
                     device_graphs: jraph.GraphsTuple | None = None) -> dict[str, Any]:
-  """Pearson of S (eval nodes) and E (eval edges) for every graph of `graph_set`, and their means."""
+  """Test metrics of `params` on every graph of `graph_set`.
+
+  Returns:
+    per_file: Pearson of S (eval nodes) and E (eval edges) per file;
+    pearson_node, pearson_edge: their means over files (the paper's average);
+    node_mse, edge_mse: mean squared errors over all valid nodes and edges of
+      the set (the loss terms, for test-loss curves).
+  """
   stacked = graph_set.graphs if device_graphs is None else device_graphs
   per_file = {}
+  squared_errors_sum = np.zeros(2)
   for k, path in enumerate(graph_set.files):
     graph = jax.tree.map(lambda x, k=k: x[k], stacked)
     node_pred, edge_pred = jax.device_get(predict(params, graph))
@@ -189,9 +197,14 @@ def evaluate_graphs(predict, params: Any, graph_set: input_pipeline.GraphSet,
     per_file[path] = dict(
         pearson_node=metrics.pearson(node_pred, host.nodes['target'], host.nodes['eval_mask']),
         pearson_edge=metrics.pearson(edge_pred, host.edges['target'], host.edges['eval_mask']))
+    squared_errors_sum += [
+        np.sum((node_pred - host.nodes['target'])[host.nodes['valid']] ** 2, dtype=np.float64),
+        np.sum((edge_pred - host.edges['target'])[host.edges['valid']] ** 2, dtype=np.float64)]
   mean = {k: float(np.mean([v[k] for v in per_file.values()]))
           for k in ('pearson_node', 'pearson_edge')}
-  return dict(per_file=per_file, **mean)
+  counts = [np.sum(graph_set.graphs.nodes['valid']), np.sum(graph_set.graphs.edges['valid'])]
+  node_mse, edge_mse = (squared_errors_sum / counts).tolist()
+  return dict(per_file=per_file, node_mse=node_mse, edge_mse=edge_mse, **mean)
 
 
 def validate_config(config: ml_collections.ConfigDict) -> tuple[list[str], list[str]]:
@@ -256,6 +269,10 @@ class MetricsLog:
       f.write(json.dumps(record) + '\n')
 
 
+def _weighted_loss(evaluation: dict, loss_p: float) -> float:
+  return loss_p * evaluation['node_mse'] + (1.0 - loss_p) * evaluation['edge_mse']
+
+
 def _selection_score(evaluation: dict, loss_p: float) -> float:
   """Test Pearson that picks the best checkpoint: of E for edge pretraining, else of S."""
   return evaluation['pearson_edge'] if loss_p == 0.0 else evaluation['pearson_node']
@@ -314,7 +331,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     logging.info('epoch 0: test Pearson S %.4f E %.4f', initial['pearson_node'],
                  initial['pearson_edge'])
     log.write(step=0, epoch=0, test_pearson_node=initial['pearson_node'],
-              test_pearson_edge=initial['pearson_edge'], test_per_file=initial['per_file'])
+              test_pearson_edge=initial['pearson_edge'],
+              test_loss=_weighted_loss(initial, config.loss_p), test_per_file=initial['per_file'])
   epoch_losses: list[jax.Array] = []
   timer_start, timed_steps = None, 0
   for step in range(int(state.step), total_steps):
@@ -350,6 +368,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       log.write(step=step + 1, epoch=epoch_done, train_loss=train_loss,
                 test_pearson_node=evaluation['pearson_node'],
                 test_pearson_edge=evaluation['pearson_edge'],
+                test_loss=_weighted_loss(evaluation, config.loss_p),
                 test_per_file=evaluation['per_file'], graphs_per_s=steps_per_s * global_batch,
                 wall_s=time.perf_counter() - run_start)
       score = _selection_score(evaluation, config.loss_p)
