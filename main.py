@@ -1,30 +1,41 @@
-"""botan-jax command line: train, evaluate, predict, sweep, figures and generate.
+"""botan-jax command line: one call per mode.
 
-  python main.py --config=configs/botan.py:T044_t130 --workdir=runs/T044_t130
+  python main.py                                    # the demo: generate, train, evaluate, figures
+  python main.py --config=configs/botan.py:T044_t130 --workdir=runs/T044_t130        # train
   python main.py --mode=evaluate --config=configs/botan.py:T044_t130 --workdir=runs/T044_t130
   python main.py --mode=predict --config=configs/botan.py:T044_t4120 \
       --config.init_from=pyg:model1.npz --input='data/T0.44/test/*.npz' --output=preds/
-  python main.py --mode=sweep --config=configs/sweep.py:T044 --workdir=runs/sweep_T044
+  python main.py --config=configs/generate.py:T064 --workdir=data      # generate a dataset
+  python main.py --config=configs/sweep.py:T044 --workdir=runs/sweep_T044
   python main.py --mode=figures --figure=pearson --runs=runs/sweep_T044 --output=figures/fig5
+
+Without --mode, the config's own `mode` field decides (train for configs/botan.py).
 """
 
+import os
+
+import jax
 from absl import app
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from botan_jax import demo
 from botan_jax import inference
 from botan_jax import train
 from botan_jax.analysis import figures
 from botan_jax.analysis import sweeps
+from botan_jax.md import generate
+
+MODES = ('train', 'evaluate', 'predict', 'generate', 'sweep', 'figures', 'demo')
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', None, 'Configuration file (and preset after ":").',
-                                lock_config=True)
-flags.DEFINE_enum('mode', 'train', ['train', 'evaluate', 'predict', 'sweep', 'figures'],
-                  'What to run.')
+config_flags.DEFINE_config_file(
+    'config', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configs', 'demo.py'),
+    'Configuration file (and preset after ":"); default: the demo.', lock_config=True)
+flags.DEFINE_enum('mode', None, MODES, 'What to run; default: the config\'s `mode`, else train.')
 flags.DEFINE_string('workdir', None, 'Run directory: checkpoints, metrics, evaluation '
-                    '(sweep: the directory of all its runs and tables).')
+                    '(generate: the dataset root; sweep: the directory of all its runs).')
 flags.DEFINE_string('input', None, 'predict: a file, directory or glob of configurations; '
                     'figures: a predict output (maps), or a file or directory of them (pdf_e).')
 flags.DEFINE_string('output', None, 'predict: an npz file (one input) or a directory; '
@@ -36,34 +47,40 @@ flags.DEFINE_string('data', None, 'figures: dataset files, a directory or glob (
                     'or the configuration of --input (maps).')
 flags.DEFINE_list('slab', [str(z) for z in figures.DEFAULT_SLAB],
                   'figures: z range of the cross-section maps, as LOW,HIGH.')
-flags.register_multi_flags_validator(
-    ['config', 'mode'], lambda f: f['config'] is not None or f['mode'] == 'figures',
-    message='--config is required (in every mode but figures).')
+flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() first (multi-host).')
 
 
 def main(argv):
   del argv
+  if FLAGS.distributed:
+    jax.distributed.initialize()
   config = FLAGS.config
-  logging.info('Mode %s, devices %s.', FLAGS.mode, __import__('jax').devices())
-  if FLAGS.mode == 'train':
-    train.train_and_evaluate(config, _required('workdir'))
-  elif FLAGS.mode == 'evaluate':
-    inference.evaluate(config, _required('workdir'))
-  elif FLAGS.mode == 'predict':
-    inference.predict(config, FLAGS.workdir, _required('input'), _required('output'))
-  elif FLAGS.mode == 'sweep':
-    sweeps.run_sweep(config, _required('workdir'))
-  elif FLAGS.mode == 'figures':
+  mode = FLAGS.mode or config.get('mode', 'train')
+  logging.info('Mode %s, devices %s.', mode, jax.devices())
+  if mode == 'train':
+    train.train_and_evaluate(config, _required('workdir', mode))
+  elif mode == 'evaluate':
+    inference.evaluate(config, _required('workdir', mode))
+  elif mode == 'predict':
+    inference.predict(config, FLAGS.workdir, _required('input', mode), _required('output', mode))
+  elif mode == 'generate':
+    generate.generate(config, _required('workdir', mode))
+  elif mode == 'sweep':
+    sweeps.run_sweep(config, _required('workdir', mode))
+  elif mode == 'figures':
     low, high = map(float, FLAGS.slab)
-    written = figures.make_figure(_required('figure'), _required('output'), runs=FLAGS.runs,
-                                  input_path=FLAGS.input, data=FLAGS.data, slab=(low, high))
+    written = figures.make_figure(_required('figure', mode), _required('output', mode),
+                                  runs=FLAGS.runs, input_path=FLAGS.input, data=FLAGS.data,
+                                  slab=(low, high))
     logging.info('Wrote %s.', ', '.join(written))
+  elif mode == 'demo':
+    demo.run_demo(config, FLAGS.workdir or config.default_workdir)
 
 
-def _required(name: str) -> str:
+def _required(name: str, mode: str) -> str:
   value = FLAGS[name].value
   if not value:
-    raise app.UsageError(f'--{name} is required in --mode={FLAGS.mode}.')
+    raise app.UsageError(f'--{name} is required in --mode={mode}.')
   return value
 
 

@@ -8,33 +8,50 @@ metrics). Orbax writes into a temporary directory and renames it when
 complete, so an interrupted save never replaces a good checkpoint.
 """
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from absl import logging
+
 from botan_jax import pyg_import
 
 LATEST, BEST = 'latest', 'best'
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+  """Keeps Orbax's per-save INFO lines out of the training log."""
+  verbosity = logging.get_verbosity()
+  logging.set_verbosity(min(verbosity, logging.WARNING))  # absl: lower is quieter.
+  try:
+    yield
+  finally:
+    logging.set_verbosity(verbosity)
+
+
 def manager(workdir: str, kind: str, max_to_keep: int = 1) -> ocp.CheckpointManager:
   """The checkpoint manager of `kind` ('latest' or 'best') in a run directory."""
-  return ocp.CheckpointManager(
-      os.path.abspath(os.path.join(workdir, 'checkpoints', kind)),
-      options=ocp.CheckpointManagerOptions(
-          max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False),
-      item_names=('state', 'meta'))
+  with _quiet():
+    return ocp.CheckpointManager(
+        os.path.abspath(os.path.join(workdir, 'checkpoints', kind)),
+        options=ocp.CheckpointManagerOptions(
+            max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False),
+        item_names=('state', 'meta'))
 
 
 def save(mngr: ocp.CheckpointManager, step: int, state: Any, meta: dict) -> None:
   """Saves `state` and its JSON `meta` at `step`, waiting until it is on disk."""
-  mngr.save(step, args=ocp.args.Composite(
-      state=ocp.args.StandardSave(jax.device_get(state)), meta=ocp.args.JsonSave(meta)),
-            force=True)
-  mngr.wait_until_finished()
+  with _quiet():
+    mngr.save(step, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(jax.device_get(state)), meta=ocp.args.JsonSave(meta)),
+              force=True)
+    mngr.wait_until_finished()
 
 
 def restore(mngr: ocp.CheckpointManager, target: Any | None = None,
@@ -49,8 +66,9 @@ def restore(mngr: ocp.CheckpointManager, target: Any | None = None,
     raise FileNotFoundError(f'{mngr.directory}: holds no checkpoint.')
   state_args = (ocp.args.StandardRestore(jax.device_get(target)) if target is not None
                 else ocp.args.StandardRestore())
-  restored = mngr.restore(step, args=ocp.args.Composite(
-      state=state_args, meta=ocp.args.JsonRestore()))
+  with _quiet():
+    restored = mngr.restore(step, args=ocp.args.Composite(
+        state=state_args, meta=ocp.args.JsonRestore()))
   return restored['state'], restored['meta']
 
 

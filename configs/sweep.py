@@ -54,6 +54,7 @@ def _presets(arg: str) -> tuple[str, ...]:
 def get_config(arg: str = 'T044') -> ml_collections.ConfigDict:
   """The sweep `arg` (see the module docstring)."""
   config = ml_collections.ConfigDict()
+  config.mode = 'sweep'  # main.py's mode when --mode is not given.
   config.presets = _presets(arg)
   config.seeds = 5
   config.init_from_authors = ''

@@ -295,7 +295,7 @@ def cross_section_maps(prediction_path: str, data: str, output: str,
     ax.add_collection(lines)
     fig.colorbar(lines, ax=ax, shrink=0.7)
     _frame(ax, sample.box, f'{name} E on bonds')
-  fig.suptitle(f'{os.path.basename(data)}: {slab[0]} < z < {slab[1]}, '
+  fig.suptitle(f'{os.path.basename(data)}: {slab[0]:.2f} < z < {slab[1]:.2f}, '
                f'{int(in_slab.sum())} particles, {int(bonds.sum())} bonds r(0) < {bond_cutoff}')
   fig.tight_layout()
   return save_figure(fig, output)

@@ -1,0 +1,422 @@
+"""Resumable driver writing isoconfigurational datasets in the BOTAN npz format.
+
+`generate(config, workdir)` runs the protocol of `protocol` for configurations
+1..num_train (`{workdir}/T{T:.2f}/train/`) and num_train+1..num_train+num_test
+(`.../test/`), writing one file per configuration and time index,
+`isoconfig_N{N}T{T:.2f}_{id}_tc{XX:02d}.npz`, with the keys
+  types (N,) int8, initial_positions (N, 3) float64 in [0, L),
+  positions (R, N, 3) float64 unwrapped, box (3,), time, temperature, seed,
+  start_velocities (R, N, 3).
+Every write is atomic. A configuration whose files all exist is skipped; one
+that was interrupted resumes from its checkpoint in `{workdir}/T{T:.2f}/checkpoints/`
+(written every `checkpoint_every_steps` steps of either stage, at the end of
+equilibration and at each recorded time), so a rerun never rewrites a complete
+file. Each configuration's randomness comes from (seed, configuration id)
+alone, independent of batching.
+"""
+
+import dataclasses
+import os
+import time
+from collections.abc import Iterable, Sequence
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import logging
+
+from botan_jax import io, system
+from botan_jax.md import potential, protocol
+
+PRECISIONS = ('float32', 'float64')
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+  """What a configuration needs, derived from the config and checked.
+
+  Attributes:
+    temperature: target temperature T.
+    times: the time table of T (index k - 1 holds time index k).
+    time_indices: the 1-based indices to record, increasing.
+    record_steps: MD steps of `time_indices`.
+    schedule: the NVT temperature programme.
+  """
+  temperature: float
+  times: tuple[float, ...]
+  time_indices: tuple[int, ...]
+  record_steps: tuple[int, ...]
+  schedule: protocol.Schedule
+
+
+def _time_table(config: ml_collections.ConfigDict) -> tuple[float, ...]:
+  if config.time_table:
+    return tuple(float(t) for t in config.time_table)
+  times = system.TIME_POINTS.get(round(config.temperature, 2))
+  if times is None:
+    raise ValueError(
+        f'No time table for T={config.temperature}; the paper gives '
+        f'{sorted(system.TIME_POINTS)}. Set config.time_table (and config.tau_alpha).')
+  return times
+
+
+def make_plan(config: ml_collections.ConfigDict) -> Plan:
+  """Checks every parameter of `config` and derives the schedule and record steps.
+
+  Raises:
+    ValueError: naming the first bad parameter.
+  """
+  def require(ok: bool, message: str):
+    if not ok:
+      raise ValueError(f'Bad generate config: {message}')
+
+  require(config.temperature > 0, f'temperature must be > 0, got {config.temperature}.')
+  require(config.hold_temperature > 0,
+          f'hold_temperature must be > 0, got {config.hold_temperature}.')
+  require(config.density > 0, f'density must be > 0, got {config.density}.')
+  require(config.num_particles >= 2, f'num_particles must be >= 2, got {config.num_particles}.')
+  require(config.dt > 0, f'dt must be > 0, got {config.dt}.')
+  require(config.skin > 0, f'skin must be > 0, got {config.skin}.')
+  try:
+    potential.check_box(system.box_length(config.num_particles, config.density), config.skin)
+  except ValueError as err:
+    raise ValueError(f'Bad generate config: num_particles={config.num_particles} at density '
+                     f'{config.density}: {err}') from err
+  for name in ('t_hold', 't_cool', 'equilibration_tau_alpha'):
+    require(config[name] >= 0, f'{name} must be >= 0, got {config[name]}.')
+  require(config.num_replicas >= 1, f'num_replicas must be >= 1, got {config.num_replicas}.')
+  require(config.num_train >= 0 and config.num_test >= 0 and
+          config.num_train + config.num_test >= 1,
+          f'need num_train, num_test >= 0 and at least one configuration, got '
+          f'{config.num_train} and {config.num_test}.')
+  require(config.precision in PRECISIONS,
+          f'precision must be one of {PRECISIONS}, got {config.precision!r}.')
+  require(config.neighbor_format in potential.NEIGHBOR_FORMATS,
+          f'neighbor_format must be one of {sorted(potential.NEIGHBOR_FORMATS)}, '
+          f'got {config.neighbor_format!r}.')
+  require(config.capacity_multiplier >= 1.0,
+          f'capacity_multiplier must be >= 1, got {config.capacity_multiplier}.')
+  for name in ('nvt_batch', 'nve_batch', 'segment_steps', 'checkpoint_every_steps'):
+    require(config[name] >= 1, f'{name} must be >= 1, got {config[name]}.')
+
+  times = _time_table(config)
+  indices = tuple(int(i) for i in config.time_indices)
+  require(len(indices) > 0, 'time_indices is empty.')
+  require(all(1 <= i <= len(times) for i in indices),
+          f'time_indices {indices} must lie in 1..{len(times)} (the time table of '
+          f'T={config.temperature}).')
+  require(list(indices) == sorted(set(indices)), f'time_indices {indices} must increase.')
+  record_steps = tuple(int(round(times[i - 1] / config.dt)) for i in indices)
+  require(record_steps[0] >= 1, f'the first recorded time {times[indices[0] - 1]} is '
+          f'shorter than dt={config.dt}.')
+  require(list(record_steps) == sorted(set(record_steps)),
+          f'time_indices {indices} map to repeated steps {record_steps} at dt={config.dt}.')
+
+  tau_alpha = config.tau_alpha or times[system.TAU_ALPHA_INDEX - 1]
+  require(tau_alpha > 0, f'tau_alpha must be > 0, got {tau_alpha}.')
+  schedule = protocol.Schedule(
+      hold_temperature=float(config.hold_temperature),
+      temperature=float(config.temperature),
+      hold_steps=int(round(config.t_hold / config.dt)),
+      cool_steps=int(round(config.t_cool / config.dt)),
+      equilibration_steps=int(round(config.equilibration_tau_alpha * tau_alpha / config.dt)))
+  return Plan(temperature=float(config.temperature), times=times, time_indices=indices,
+              record_steps=record_steps, schedule=schedule)
+
+
+def temperature_dir(workdir: str, temperature: float) -> str:
+  return os.path.join(workdir, f'T{temperature:.2f}')
+
+
+def output_path(workdir: str, config: ml_collections.ConfigDict, config_id: int,
+                time_index: int) -> str:
+  """Path of the file of configuration `config_id` at `time_index` (train or test by id)."""
+  split = 'train' if config_id <= config.num_train else 'test'
+  name = (f'isoconfig_N{config.num_particles}T{config.temperature:.2f}_{config_id}'
+          f'_tc{time_index:02d}.npz')
+  return os.path.join(temperature_dir(workdir, config.temperature), split, name)
+
+
+def checkpoint_path(workdir: str, config: ml_collections.ConfigDict, config_id: int) -> str:
+  name = f'isoconfig_N{config.num_particles}T{config.temperature:.2f}_{config_id}_state.npz'
+  return os.path.join(temperature_dir(workdir, config.temperature), 'checkpoints', name)
+
+
+def configuration_key(seed: int, config_id: int) -> jax.Array:
+  """PRNG key of one configuration; its lattice, melt and replica velocities derive from it."""
+  return jax.random.fold_in(jax.random.PRNGKey(seed), config_id)
+
+
+@dataclasses.dataclass
+class Checkpoint:
+  """Resumable state of one configuration.
+
+  Attributes:
+    stage: 'nvt' (equilibrating) or 'nve' (replicas running).
+    step: the step of the stage that `positions` and `momenta` belong to.
+    positions: nvt: (N, 3) in [0, L); nve: (R, N, 3) unwrapped replica positions.
+    momenta: the momenta, shaped as `positions`.
+    initial_positions: nve only: (N, 3) equilibrated positions in [0, L).
+    start_velocities: nve only: (R, N, 3) replica velocities at t = 0.
+  """
+  stage: str
+  step: int
+  positions: np.ndarray
+  momenta: np.ndarray
+  initial_positions: np.ndarray | None = None
+  start_velocities: np.ndarray | None = None
+
+
+def save_checkpoint(path: str, checkpoint: Checkpoint, config: ml_collections.ConfigDict) -> None:
+  fields = {f.name: getattr(checkpoint, f.name) for f in dataclasses.fields(Checkpoint)}
+  arrays = {name: value for name, value in fields.items() if value is not None}
+  io.save_npz(path, seed=config.seed, temperature=config.temperature,
+              num_replicas=config.num_replicas, num_particles=config.num_particles, **arrays)
+
+
+def load_checkpoint(path: str, config: ml_collections.ConfigDict) -> Checkpoint | None:
+  """The checkpoint at `path`, or None if absent.
+
+  Raises:
+    ValueError: if it belongs to another seed, temperature, R or N.
+  """
+  if not os.path.isfile(path):
+    return None
+  with np.load(path) as data:
+    found = (int(data['seed']), float(data['temperature']), int(data['num_replicas']),
+             int(data['num_particles']))
+    expected = (config.seed, float(config.temperature), config.num_replicas,
+                config.num_particles)
+    if found != expected:
+      raise ValueError(
+          f'{path}: checkpoint of (seed, T, R, N) = {found}, but the config asks for '
+          f'{expected}. Use another workdir or delete the checkpoint.')
+    return Checkpoint(stage=str(data['stage']), step=int(data['step']),
+                      **{f.name: data[f.name] for f in dataclasses.fields(Checkpoint)
+                         if f.name not in ('stage', 'step') and f.name in data})
+
+
+class ProgressLog:
+  """Logs configurations done, simulated time, particle-steps/s and ETA."""
+
+  def __init__(self, num_configurations: int, num_complete: int, total_particle_steps: int,
+               plan: Plan, dt: float, interval_s: float):
+    self.num_configurations = num_configurations
+    self.completed_configurations = num_complete
+    self.total = max(total_particle_steps, 1)
+    self.stage_steps = {'nvt': plan.schedule.total_steps, 'nve': plan.record_steps[-1]}
+    self.dt = dt
+    self.interval_s = interval_s
+    self.done = 0
+    self.start = time.time()
+    self.last_log = 0.0
+
+  def configuration_done(self) -> None:
+    self.completed_configurations += 1
+
+  def __call__(self, progress: protocol.Progress) -> None:
+    self.done += progress.particle_steps
+    now = time.time()
+    stage_steps = self.stage_steps[progress.stage]
+    if now - self.last_log < self.interval_s and progress.step < stage_steps:
+      return
+    self.last_log = now
+    rate = self.done / max(now - self.start, 1e-9)
+    eta = max(self.total - self.done, 0) / max(rate, 1e-9)
+    logging.info(
+        'configurations %d/%d | %s t=%.4g/%.4g | T=%.4f E/N=%.5f | %.3g particle-steps/s | '
+        'ETA %s', self.completed_configurations, self.num_configurations, progress.stage,
+        progress.step * self.dt, stage_steps * self.dt,
+        float(np.mean(progress.temperature)), float(np.mean(progress.total_energy)), rate,
+        _format_duration(eta))
+
+
+def _format_duration(seconds: float) -> str:
+  seconds = int(seconds)
+  return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s'
+
+
+def _pad(array: jnp.ndarray, size: int) -> jnp.ndarray:
+  """Pads the leading axis to `size` by repeating the last entry."""
+  if array.shape[0] == size:
+    return array
+  return jnp.concatenate([array, jnp.repeat(array[-1:], size - array.shape[0], axis=0)])
+
+
+def _round_up(value: int, multiple: int) -> int:
+  return -(-value // multiple) * multiple
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
+  for start in range(0, len(items), size):
+    yield list(items[start:start + size])
+
+
+def _write_output(path: str, sim: protocol.Simulation, config: ml_collections.ConfigDict,
+                  checkpoint: Checkpoint) -> None:
+  """Writes the BOTAN file of `checkpoint` (replicas at `checkpoint.step`) unless it exists."""
+  if os.path.exists(path):
+    return
+  io.save_npz(
+      path, types=sim.types.astype(np.int8),
+      initial_positions=checkpoint.initial_positions.astype(np.float64),
+      positions=checkpoint.positions.astype(np.float64),
+      box=np.full(3, sim.box_length), time=np.float64(round(checkpoint.step * config.dt, 10)),
+      temperature=np.float64(config.temperature), seed=np.int64(config.seed),
+      start_velocities=checkpoint.start_velocities.astype(np.float64))
+
+
+def _stop_steps(first_step: int, last_step: int, every: int,
+                extra: Iterable[int] = ()) -> list[int]:
+  """Steps after `first_step` up to `last_step`: every `every` steps, `extra`, and the last."""
+  stops = set(range(first_step + every, last_step, every)) | {last_step} | set(extra)
+  return sorted(s for s in stops if first_step < s <= last_step)
+
+
+def _equilibrate_batch(sim: protocol.Simulation, workdir: str, config: ml_collections.ConfigDict,
+                       plan: Plan, ids: list[int], checkpoints: dict[int, Checkpoint],
+                       first_step: int, progress: ProgressLog) -> dict[int, Checkpoint]:
+  """Equilibrates `ids` together from step `first_step` and draws their replica velocities.
+
+  Args:
+    checkpoints: NVT checkpoints at `first_step` by id; unused when
+      `first_step` is 0 (the ids start from their lattices).
+
+  Returns:
+    The NVE checkpoints (step 0) of `ids`, also saved.
+  """
+  keys = jnp.stack([configuration_key(config.seed, i) for i in ids])
+  equilibration_keys, replica_keys = jnp.moveaxis(jax.vmap(jax.random.split)(keys), 1, 0)
+  padded = _round_up(len(ids), sim.num_devices)
+  if first_step == 0:
+    positions, momenta = protocol.initial_state(sim, _pad(equilibration_keys, padded),
+                                                plan.schedule.hold_temperature)
+  else:
+    positions = _pad(jnp.stack([checkpoints[i].positions for i in ids]), padded)
+    momenta = _pad(jnp.stack([checkpoints[i].momenta for i in ids]), padded)
+  last_step = plan.schedule.total_steps
+  for step, positions, momenta in protocol.run_nvt(
+      sim, positions, momenta, plan.schedule,
+      _stop_steps(first_step, last_step, config.checkpoint_every_steps), first_step,
+      config.segment_steps, progress):
+    if step < last_step:
+      for b, config_id in enumerate(ids):
+        save_checkpoint(checkpoint_path(workdir, config, config_id),
+                        Checkpoint('nvt', step, positions[b], momenta[b]), config)
+  replica_momenta = np.asarray(protocol.replica_momenta(
+      replica_keys, config.num_replicas, config.num_particles, plan.temperature))
+  equilibrated = {}
+  for b, config_id in enumerate(ids):
+    initial = np.asarray(positions[b])
+    equilibrated[config_id] = Checkpoint(
+        'nve', 0, positions=np.broadcast_to(initial, replica_momenta[b].shape).copy(),
+        momenta=replica_momenta[b], initial_positions=initial,
+        start_velocities=replica_momenta[b])
+    save_checkpoint(checkpoint_path(workdir, config, config_id), equilibrated[config_id],
+                    config)
+  return equilibrated
+
+
+def _run_replica_batch(sim: protocol.Simulation, workdir: str, config: ml_collections.ConfigDict,
+                       plan: Plan, checkpoints: dict[int, Checkpoint],
+                       progress: ProgressLog) -> None:
+  """Runs the NVE replicas of configurations that share a resume step; writes their files."""
+  ids = sorted(checkpoints)
+  first_step = int(checkpoints[ids[0]].step)
+  time_index_of = dict(zip(plan.record_steps, plan.time_indices))
+  last_step = plan.record_steps[-1]
+  padded = len(ids)
+  while (padded * config.num_replicas) % sim.num_devices:
+    padded += 1
+  positions = _pad(jnp.stack([checkpoints[i].positions for i in ids]), padded)
+  momenta = _pad(jnp.stack([checkpoints[i].momenta for i in ids]), padded)
+  stops = _stop_steps(first_step, last_step, config.checkpoint_every_steps, plan.record_steps)
+  for step, positions, momenta in protocol.run_replicas(
+      sim, positions, momenta, stops, first_step, config.segment_steps, progress):
+    for b, config_id in enumerate(ids):
+      checkpoint = dataclasses.replace(checkpoints[config_id], positions=positions[b],
+                                       momenta=momenta[b], step=step)
+      if step in time_index_of:
+        _write_output(output_path(workdir, config, config_id, time_index_of[step]), sim,
+                      config, checkpoint)
+      if step < last_step:
+        save_checkpoint(checkpoint_path(workdir, config, config_id), checkpoint, config)
+  for config_id in ids:
+    path = checkpoint_path(workdir, config, config_id)
+    if os.path.exists(path):
+      os.remove(path)
+    progress.configuration_done()
+
+
+def _is_complete(workdir: str, config: ml_collections.ConfigDict, plan: Plan,
+                 config_id: int) -> bool:
+  return all(os.path.exists(output_path(workdir, config, config_id, k))
+             for k in plan.time_indices)
+
+
+def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
+  """Generates (or completes) the dataset described by `config` under `workdir`.
+
+  Args:
+    config: see `configs/generate.py` for the fields.
+    workdir: output root; files go to `{workdir}/T{T:.2f}/{train,test}/`.
+
+  Returns:
+    The paths of all files of the dataset, complete ones from earlier runs
+    included, ordered by configuration id and time index.
+
+  Raises:
+    ValueError: for a bad parameter, or a checkpoint of a different run.
+  """
+  plan = make_plan(config)
+  all_ids = list(range(1, config.num_train + config.num_test + 1))
+  paths = [output_path(workdir, config, i, k) for i in all_ids for k in plan.time_indices]
+  pending = [i for i in all_ids if not _is_complete(workdir, config, plan, i)]
+  logging.info('Generating T=%.2f N=%d R=%d: %d of %d configurations to do, time indices %s '
+               '(steps %s), NVT %d steps.', plan.temperature, config.num_particles,
+               config.num_replicas, len(pending), len(all_ids), plan.time_indices,
+               plan.record_steps, plan.schedule.total_steps)
+  if not pending:
+    return paths
+
+  with jax.enable_x64(config.precision == 'float64'):
+    sim = protocol.make_simulation(
+        config.num_particles, config.density, config.dt, config.skin, config.neighbor_format,
+        config.capacity_multiplier, config.thermostat_tau, config.thermostat_chain_length,
+        config.thermostat_chain_steps, config.thermostat_sy_steps)
+    checkpoints = {i: load_checkpoint(checkpoint_path(workdir, config, i), config)
+                   for i in pending}
+    nvt_groups: dict[int, list[int]] = {}
+    nve_groups: dict[int, list[int]] = {}
+    for config_id, checkpoint in checkpoints.items():
+      if checkpoint is None or checkpoint.stage == 'nvt':
+        step = 0 if checkpoint is None else checkpoint.step
+        nvt_groups.setdefault(step, []).append(config_id)
+      else:
+        nve_groups.setdefault(checkpoint.step, []).append(config_id)
+    last_nve_step = plan.record_steps[-1]
+    total = config.num_particles * sum(
+        (plan.schedule.total_steps - step) * len(ids) for step, ids in nvt_groups.items())
+    total += config.num_particles * config.num_replicas * (
+        sum(last_nve_step * len(ids) for ids in nvt_groups.values())
+        + sum((last_nve_step - step) * len(ids) for step, ids in nve_groups.items()))
+    progress = ProgressLog(len(all_ids), len(all_ids) - len(pending), total, plan, config.dt,
+                           config.log_interval_s)
+    logging.info('%d configurations resume from checkpoints; devices: %s.',
+                 sum(c is not None for c in checkpoints.values()), sim.mesh.devices.tolist())
+
+    for ids in nve_groups.values():
+      for chunk in _chunks(ids, config.nve_batch):
+        _run_replica_batch(sim, workdir, config, plan, {i: checkpoints[i] for i in chunk},
+                           progress)
+    for first_step, ids in sorted(nvt_groups.items(), reverse=True):
+      for nvt_chunk in _chunks(ids, config.nvt_batch):
+        equilibrated = _equilibrate_batch(sim, workdir, config, plan, nvt_chunk, checkpoints,
+                                          first_step, progress)
+        for chunk in _chunks(nvt_chunk, config.nve_batch):
+          _run_replica_batch(sim, workdir, config, plan, {i: equilibrated[i] for i in chunk},
+                             progress)
+  logging.info('Dataset complete: %d files under %s.', len(paths),
+               temperature_dir(workdir, config.temperature))
+  return paths

@@ -1,0 +1,139 @@
+"""The dataset driver: parameter checks, the tiny preset's files, resuming."""
+
+import os
+
+import numpy as np
+import pytest
+
+from botan_jax import graphs, io, system, targets
+from botan_jax.analysis import relaxation
+from botan_jax.md import generate
+from configs import generate as generate_configs
+
+pytestmark = pytest.mark.filterwarnings('ignore:scatter inputs have incompatible types')
+
+
+@pytest.mark.parametrize('field, value, message', [
+    ('temperature', -0.5, 'temperature must be > 0'),
+    ('density', 0.0, 'density must be > 0'),
+    ('num_particles', 150, 'too small for the cut-off'),
+    ('time_indices', (3, 2), 'must increase'),
+    ('time_indices', (0, 11), 'must lie in 1..10'),
+    ('num_replicas', 0, 'num_replicas must be >= 1'),
+    ('neighbor_format', 'csr', 'neighbor_format must be one of'),
+])
+def test_bad_parameters_are_rejected(tmp_path, field, value, message):
+  config = generate_configs.get_config('tiny')
+  config[field] = value
+  with pytest.raises(ValueError, match=message):
+    generate.generate(config, str(tmp_path))
+  assert not os.listdir(tmp_path)
+
+
+def test_unknown_preset_and_temperature_without_table_are_rejected(tmp_path):
+  with pytest.raises(ValueError, match='Unknown generate preset'):
+    generate_configs.get_config('T070')
+  config = generate_configs.get_config('tiny')
+  config.temperature = 0.47
+  with pytest.raises(ValueError, match='No time table for T=0.47'):
+    generate.generate(config, str(tmp_path))
+
+
+def test_presets_follow_the_paper():
+  for preset, temperature in (('T044', 0.44), ('T050', 0.50), ('T064', 0.64)):
+    plan = generate.make_plan(generate_configs.get_config(preset))
+    assert plan.temperature == temperature and plan.time_indices == tuple(range(1, 11))
+    tau_alpha = system.time_point(temperature, system.TAU_ALPHA_INDEX)
+    assert plan.schedule == generate.protocol.Schedule(
+        5.0, temperature, 10_000_000, 20_000, round(40 * tau_alpha / 1e-3))
+
+
+def _file_identity(path: str) -> tuple[int, int]:
+  stat = os.stat(path)
+  return stat.st_ino, stat.st_mtime_ns
+
+
+def test_tiny_preset_resumes_and_writes_loadable_files(tmp_path, monkeypatch):
+  """Runs interrupted in NVT, then in NVE, resume without rewriting complete files."""
+  config = generate_configs.get_config('tiny')
+  config.num_train, config.num_test = 1, 1
+  config.checkpoint_every_steps = 3000  # NVT checkpoints at steps 3000 and 6000 of 8125
+  workdir = str(tmp_path)
+  checkpoint_dir = os.path.join(workdir, 'T0.64', 'checkpoints')
+
+  save = generate.save_checkpoint
+
+  def save_then_interrupt(path, checkpoint, *args):
+    save(path, checkpoint, *args)
+    if checkpoint.step == 6000:
+      raise KeyboardInterrupt
+
+  monkeypatch.setattr(generate, 'save_checkpoint', save_then_interrupt)
+  with pytest.raises(KeyboardInterrupt):
+    generate.generate(config, workdir)
+  monkeypatch.undo()
+  # Configuration 1 was checkpointed at step 6000, 2 (interrupted) at 3000.
+  assert _checkpoint_stages(checkpoint_dir, config) == [('nvt', 3000), ('nvt', 6000)]
+
+  written = []
+  write = generate._write_output
+
+  def write_then_interrupt(path, *args):
+    if len(written) == 3:
+      raise KeyboardInterrupt
+    write(path, *args)
+    written.append(path)
+
+  monkeypatch.setattr(generate, '_write_output', write_then_interrupt)
+  with pytest.raises(KeyboardInterrupt):
+    generate.generate(config, workdir)
+  monkeypatch.undo()
+  # Configuration 1 (the furthest) went first and was interrupted writing tc04.
+  assert len(os.listdir(os.path.join(workdir, 'T0.64', 'train'))) == 3
+  assert not os.path.exists(os.path.join(workdir, 'T0.64', 'test'))
+  assert _checkpoint_stages(checkpoint_dir, config) == [('nve', 329), ('nvt', 3000)]
+  before = {p: _file_identity(p) for p in _all_files(workdir)}
+
+  paths = generate.generate(config, workdir)
+  assert len(paths) == 2 * len(config.time_indices)
+  assert {p: _file_identity(p) for p in before} == before  # nothing rewritten
+  assert not os.listdir(checkpoint_dir)
+  assert paths[0].endswith(os.path.join('T0.64', 'train', 'isoconfig_N256T0.64_1_tc01.npz'))
+  assert paths[-1].endswith(os.path.join('T0.64', 'test', 'isoconfig_N256T0.64_2_tc05.npz'))
+  assert generate.generate(config, workdir) == paths  # complete: nothing to do
+
+  samples = [io.read_botan_npz(p) for p in paths]
+  for sample, path in zip(samples, paths):
+    assert sample.trajectory_positions.shape == (config.num_replicas, 256, 3)
+    assert sample.temperature == pytest.approx(0.64)
+    assert np.all((sample.initial_positions >= 0) & (sample.initial_positions < sample.box))
+    with np.load(path) as data:
+      assert data['types'].dtype == np.int8
+      assert data['start_velocities'].shape == (config.num_replicas, 256, 3)
+      assert int(data['seed']) == config.seed
+    propensity = targets.displacement(sample.initial_positions, sample.trajectory_positions)
+    pairs = graphs.neighbour_pairs(sample.initial_positions, sample.box, system.EDGE_CUTOFF)
+    bonds = targets.pair_distance_change(sample.initial_positions,
+                                         sample.trajectory_positions, pairs, sample.box)
+    assert np.isfinite(propensity).all() and propensity.min() > 0
+    assert len(pairs) > 1000 and np.isfinite(bonds).all() and np.abs(bonds).max() > 0
+  # The resumed times continue the same equilibrated configuration.
+  for config_paths in (paths[:5], paths[5:]):
+    first_sample, last_sample = io.read_botan_npz(config_paths[0]), io.read_botan_npz(
+        config_paths[-1])
+    np.testing.assert_array_equal(first_sample.initial_positions, last_sample.initial_positions)
+  curves = relaxation.ensemble_relaxation(samples)
+  np.testing.assert_allclose(curves['time'], system.TIME_POINTS[0.64][:5])
+  assert np.all(np.diff(curves['mean_squared_displacement']) > 0)
+  assert np.all(curves['self_intermediate_scattering'] < 1)
+
+
+def _checkpoint_stages(checkpoint_dir: str, config) -> list[tuple[str, int]]:
+  return sorted((c.stage, c.step) for c in (
+      generate.load_checkpoint(os.path.join(checkpoint_dir, name), config)
+      for name in os.listdir(checkpoint_dir)))
+
+
+def _all_files(workdir: str) -> list[str]:
+  return [os.path.join(root, name) for root, _, names in os.walk(workdir) for name in names
+          if name.endswith('.npz') and 'checkpoints' not in root]
