@@ -192,10 +192,15 @@ def loss_curves(run_dirs: Sequence[str], output: str) -> list[str]:
     if tested:
       loss_ax.plot([r['epoch'] for r in tested], [r['test_loss'] for r in tested], 's--',
                    color=color, markersize=3, label=f'{name}: test')
-    pearson_ax.plot([r['epoch'] for r in evals], [r['test_pearson_node'] for r in evals], 'o-',
-                    color=color, markersize=3, label=f'{name}: node')
-    pearson_ax.plot([r['epoch'] for r in evals], [r['test_pearson_edge'] for r in evals], 's--',
-                    color=color, markersize=3, label=f'{name}: E')
+    # Only the targets the loss trains (step records carry node_mse / edge_mse only then):
+    # the edge output of NT-GNN (p = 1) and the node output of edge pretraining (p = 0) are
+    # untrained.
+    if not steps or any('node_mse' in r for r in steps):
+      pearson_ax.plot([r['epoch'] for r in evals], [r['test_pearson_node'] for r in evals],
+                      'o-', color=color, markersize=3, label=f'{name}: node')
+    if not steps or any('edge_mse' in r for r in steps):
+      pearson_ax.plot([r['epoch'] for r in evals], [r['test_pearson_edge'] for r in evals],
+                      's--', color=color, markersize=3, label=f'{name}: E')
   loss_ax.set_yscale('log')
   loss_ax.set_xlabel('epoch')
   loss_ax.set_ylabel('loss (light: per step)')
