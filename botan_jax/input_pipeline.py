@@ -65,10 +65,10 @@ def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.Graphs
       n_edge=np.array([num_edges], np.int32), globals=None)
 
 
-def _cache_path(path: str, spec: GraphSpec, cache_dir: str) -> str:
+def _cache_path(path: str, spec: GraphSpec, cache_dir: str, time_index: int | None) -> str:
   stat = os.stat(path)
   key = json.dumps([os.path.abspath(path), stat.st_size, stat.st_mtime_ns,
-                    dataclasses.asdict(spec), _CACHE_VERSION])
+                    dataclasses.asdict(spec), time_index, _CACHE_VERSION])
   digest = hashlib.sha1(key.encode()).hexdigest()[:16]
   return os.path.join(cache_dir, f'{os.path.basename(path)}.{digest}.graph.npz')
 
@@ -98,14 +98,12 @@ def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None =
     path: a BOTAN npz or DeepMind pickle.
     spec: graph definition.
     cache_dir: where built graphs are kept (None: no cache). Entries are keyed
-      by the file's path, size and mtime and by `spec`.
+      by the file's path, size and mtime, by `spec` and by `time_index`.
     time_index: 0-based time index for DeepMind pickles.
   """
   cached = None
   if cache_dir is not None:
-    cached = _cache_path(path, spec, cache_dir)
-    if time_index:
-      cached = cached.replace('.graph.npz', f'.t{time_index}.graph.npz')
+    cached = _cache_path(path, spec, cache_dir, time_index)
     if os.path.exists(cached):
       return _load_graph(cached)
   graph = make_graph(io.load_sample(path, time_index), spec)

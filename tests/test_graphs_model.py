@@ -1,5 +1,7 @@
 """Graphs, targets, padding and model options on small synthetic configurations."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 import jraph
@@ -147,3 +149,22 @@ def test_augmentations_are_orthogonal_and_keep_targets(small_graphs):
     np.testing.assert_allclose(np.linalg.norm(moved.edges['features'], axis=1),
                                np.linalg.norm(graph.edges['features'], axis=1), rtol=1e-5)
     np.testing.assert_array_equal(moved.edges['target'], graph.edges['target'])
+
+
+def test_graph_cache_returns_the_built_graph_and_follows_file_changes(tmp_path):
+  path, = synthetic.write_botan_files(tmp_path / 'data', 1)
+  cache = str(tmp_path / 'cache')
+  built = input_pipeline.load_graph(path, cache_dir=cache)
+  assert len(os.listdir(cache)) == 1
+  cached = input_pipeline.load_graph(path, cache_dir=cache)
+  for a, b in zip(jax.tree.leaves(built), jax.tree.leaves(cached)):
+    np.testing.assert_array_equal(a, b)
+  other = synthetic.random_sample(160, seed=7)
+  np.savez(path, types=other.types.astype(np.int8), initial_positions=other.initial_positions,
+           positions=other.trajectory_positions)
+  rebuilt = input_pipeline.load_graph(path, cache_dir=cache)
+  assert len(os.listdir(cache)) == 2
+  np.testing.assert_allclose(rebuilt.nodes['target'],
+                             input_pipeline.make_graph(other).nodes['target'])
+  spec = input_pipeline.GraphSpec(edge_cutoff=1.5)
+  assert len(input_pipeline.load_graph(path, spec, cache).senders) < len(rebuilt.senders)
