@@ -168,3 +168,14 @@ def test_graph_cache_returns_the_built_graph_and_follows_file_changes(tmp_path):
                              input_pipeline.make_graph(other).nodes['target'])
   spec = input_pipeline.GraphSpec(edge_cutoff=1.5)
   assert len(input_pipeline.load_graph(path, spec, cache).senders) < len(rebuilt.senders)
+
+
+def test_one_compilation_per_padding_budget():
+  built = [input_pipeline.make_graph(synthetic.random_sample(n, seed=n)) for n in (150, 160, 170)]
+  budget = graphs.padding_budget(170, max(len(g.senders) for g in built))
+  model = models.Botan(latent_size=8, num_message_passing_steps=2)
+  params = model.init(jax.random.PRNGKey(0), built[0])['params']
+  apply = jax.jit(model.apply)
+  for graph in built:
+    apply({'params': params}, graphs.pad(graph, *budget))
+  assert apply._cache_size() == 1

@@ -119,6 +119,7 @@ def test_tiny_system_is_overfitted():
   index = train.put(np.zeros(1, np.int32), mesh, train.P(train.DATA_AXIS))
   for _ in range(OVERFIT_STEPS):
     state, _ = step(state, dataset, index)
+  assert step._cache_size() == 1  # Compiled once, not once per step.
   node_pred, edge_pred = model.apply({'params': state.params}, graph)
   assert np.corrcoef(node_pred, graph.nodes['target'])[0, 1] > 0.99
   assert np.corrcoef(edge_pred, graph.edges['target'])[0, 1] > 0.99
