@@ -8,27 +8,31 @@ import pytest
 
 from botan_jax import train
 from botan_jax.analysis import sweeps
+from botan_jax.md import generate
+from configs import generate as generate_configs
 from configs import sweep as sweep_configs
-from tests import synthetic
 
-PRESETS = ('T044_t130', 'T044_t4120')  # Time indices 4 and 7.
-
-
-def write_data(root, num_train=2, num_test=2):
-  """Synthetic 160-particle BOTAN files at time indices 4 and 7 under root/T0.44/{train,test}."""
-  for time_index in (4, 7):
-    synthetic.write_botan_files(root / 'T0.44' / 'train', num_train, time_index=time_index,
-                                seed=10 * time_index)
-    synthetic.write_botan_files(root / 'T0.44' / 'test', num_test, first_id=401,
-                                time_index=time_index, seed=100 + 10 * time_index)
+PRESETS = ('T064_t0.522', 'T064_t1.65')  # Time indices 4 and 5.
 
 
-def small_sweep(tmp_path, seeds=2):
+@pytest.fixture(scope='module')
+def generated_data(tmp_path_factory):
+  """A small dataset from the MD generator: N=256 at T=0.64, 2 + 2 configurations, 2 runs,
+  time indices 4 and 5, under {root}/T0.64/{train,test}."""
+  root = tmp_path_factory.mktemp('generated')
+  config = generate_configs.tiny_config()
+  config.num_train, config.num_test, config.num_replicas = 2, 2, 2
+  config.time_indices = (4, 5)
+  config.nvt_batch = config.nve_batch = 4
+  generate.generate(config, str(root))
+  return root
+
+
+def small_sweep(tmp_path, data_root, seeds=2):
   """Two time points x `seeds` seeds of a small model, two epochs each."""
-  write_data(tmp_path / 'data')
   config = sweep_configs.get_config(','.join(PRESETS))
   config.seeds = seeds
-  pattern = str(tmp_path / 'data' / 'T{temperature:.2f}' / '{split}' /
+  pattern = str(data_root / 'T{temperature:.2f}' / '{split}' /
                 'isoconfig_N*T{temperature:.2f}_*_tc{time_index:02d}.npz')
   config.train.data.train_pattern = pattern.replace('{split}', 'train')
   config.train.data.test_pattern = pattern.replace('{split}', 'test')
@@ -73,10 +77,10 @@ def test_ablation_configs(arg, field, values, path):
   assert (run_cfg.model.num_message_passing_steps if arg == 'steps' else run_cfg.loss_p) == values[2]
 
 
-def test_bad_sweeps_fail_before_any_work(tmp_path):
+def test_bad_sweeps_fail_before_any_work(tmp_path, generated_data):
   with pytest.raises(ValueError, match='Unknown sweep'):
     sweep_configs.get_config('T044_t999')
-  config = small_sweep(tmp_path)
+  config = small_sweep(tmp_path, generated_data)
   config.init_from_authors = str(tmp_path / 'nowhere')
   with pytest.raises(FileNotFoundError, match='no such weight file'):
     sweeps.run_sweep(config, str(tmp_path / 'sweep'))
@@ -97,8 +101,9 @@ def test_summary_gives_median_best_and_worst():
       sweeps.markdown_table([entry]))
 
 
-def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path, monkeypatch):
-  config = small_sweep(tmp_path)
+def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path, monkeypatch,
+                                                                 generated_data):
+  config = small_sweep(tmp_path, generated_data)
   workdir = str(tmp_path / 'sweep')
   real_train = train.train_and_evaluate
   calls = []
@@ -120,7 +125,7 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path, monke
   assert calls == runs[:3]
   assert [sweeps.is_finished(d) for d in runs] == [True, True, False, False]
   (partial,) = sweeps.read_results(workdir)
-  assert (partial['preset'], partial['seeds']) == ('T044_t130', 2)
+  assert (partial['preset'], partial['seeds']) == (PRESETS[0], 2)
   finished_mtimes = [os.stat(os.path.join(d, 'evaluation.json')).st_mtime_ns for d in runs[:2]]
 
   calls.clear()
@@ -141,12 +146,12 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path, monke
     assert [row['seed'] for row in csv.DictReader(f)] == ['0', '1', '0', '1']
   results = sweeps.read_results(workdir)
   assert [(r['preset'], r['time'], r['seeds']) for r in results] == [
-      ('T044_t130', 130.0, 2), ('T044_t4120', 4120.0, 2)]
+      (PRESETS[0], 0.522, 2), (PRESETS[1], 1.65, 2)]
   for r in results:
     for kind in ('node', 'edge'):
       assert r[f'pearson_{kind}_worst'] <= r[f'pearson_{kind}_median'] <= r[f'pearson_{kind}_best']
   table = open(os.path.join(workdir, 'results.md')).read()
-  assert '| T | t | p | seeds | S median |' in table and table.count('| 0.44 |') == 2
+  assert '| T | t | p | seeds | S median |' in table and table.count('| 0.64 |') == 2
   # A third call finds everything finished.
   calls.clear()
   sweeps.run_sweep(config, workdir)
