@@ -32,3 +32,12 @@ def write_botan_files(directory, count: int, num_particles: int = 160, first_id:
                 positions=sample.trajectory_positions)
     paths.append(path)
   return paths
+
+
+def write_dataset(root, time_indices=(4, 7), num_train: int = 2, num_test: int = 2) -> None:
+  """Synthetic 160-particle files at T=0.44 and `time_indices` under root/T0.44/{train,test}."""
+  for time_index in time_indices:
+    write_botan_files(root / 'T0.44' / 'train', num_train, time_index=time_index,
+                      seed=10 * time_index)
+    write_botan_files(root / 'T0.44' / 'test', num_test, first_id=401, time_index=time_index,
+                      seed=100 + 10 * time_index)

@@ -17,7 +17,7 @@ from botan_jax import system
 from botan_jax.analysis import figures
 from botan_jax.analysis import sweeps
 from tests import conftest
-from tests import test_sweeps
+from tests import synthetic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
@@ -53,7 +53,7 @@ def draw(env, directory, name, *args):
 def sweeps_dir(tmp_path_factory, env):
   """BOTAN and NT-GNN sweeps over two time points and a p ablation (0.4, 1): one seed, 2 epochs."""
   root = tmp_path_factory.mktemp('sweeps')
-  test_sweeps.write_data(root / 'data')
+  synthetic.write_dataset(root / 'data')
   pattern = str(root / 'data' / 'T{temperature:.2f}' / '{split}' /
                 'isoconfig_N*T{temperature:.2f}_*_tc{time_index:02d}.npz')
   common = ['--config.seeds=1',
@@ -63,7 +63,7 @@ def sweeps_dir(tmp_path_factory, env):
             '--config.train.model.latent_size=8', '--config.train.model.num_message_passing_steps=2',
             '--config.train.num_epochs=2', '--config.train.log_every_steps=1',
             '--config.train.eval_every_epochs=1', '--config.train.learning_rate=1e-3']
-  times = os.path.join(ROOT, 'configs', 'sweep.py') + ':' + ','.join(test_sweeps.PRESETS)
+  times = os.path.join(ROOT, 'configs', 'sweep.py') + ':T044_t130,T044_t4120'
   run_main(env, '--mode=sweep', f'--config={times}', *common, f'--workdir={root / "botan"}')
   run_main(env, '--mode=sweep', f'--config={times}', *common, '--config.train.loss_p=1.0',
            '--config.train.batch_size=1', f'--workdir={root / "ntgnn"}')
