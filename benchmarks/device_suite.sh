@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU checks in one go (a lent H100/H200 machine): train-step benchmark at both matmul
-# precisions, the paper's recipe on the shared sample (BOTAN fine-tuned from the authors'
+# precisions and in bfloat16, the paper's recipe on the shared sample (BOTAN fine-tuned from the authors'
 # model1, NT-GNN from scratch), and the MD generator benchmark. Usage:
 #   OUT=results DATA=path/to/botan_small/T0.44 WEIGHTS=path/to/model1.npz bash benchmarks/device_suite.sh
 # Each stage has its own time limit; logs and metrics land in $OUT, runs and caches in $WORK.
@@ -21,6 +21,7 @@ STAGES=${STAGES:-bench train md}
 if [[ $STAGES == *bench* ]]; then
 stage bench_highest "${BENCH_LIMIT:-150}" $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision highest --peak_tflops "${PEAK_TFLOPS:-67}"
 stage bench_default "${BENCH_LIMIT:-150}" $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision default --peak_tflops "${PEAK_TFLOPS_TF32:-495}"
+stage bench_bfloat16 "${BENCH_LIMIT:-150}" $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision default --dtype bfloat16 --peak_tflops "${PEAK_TFLOPS_BF16:-989}"
 fi
 if [[ $STAGES == *train* ]]; then
 common=(--config=configs/botan.py:T044_t4120 --config.data.train_pattern="$DATA/train/*.npz"

@@ -16,7 +16,6 @@ and run
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from absl import app, flags, logging
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from botan_jax import system  # noqa: E402
 from botan_jax.md import protocol  # noqa: E402
+import lammps_io  # noqa: E402  (beside this script)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('lmp', 'lmp', 'LAMMPS executable.')
@@ -42,36 +42,18 @@ flags.DEFINE_integer('equilibration_steps', 1000, 'NVT steps at the temperature.
 flags.DEFINE_integer('nve_steps', 1000, 'NVE steps timed in each code.')
 flags.DEFINE_float('skin', 0.3, 'Neighbour skin of both codes.')
 flags.DEFINE_integer('seed', 0, 'Seed of the configuration.')
-
-
-def lammps_data(path: str, positions: np.ndarray, velocities: np.ndarray, types: np.ndarray,
-                box_length: float) -> None:
-  """Writes a LAMMPS `atom_style atomic` data file (types 1 = A, 2 = B)."""
-  with open(path, 'w') as f:
-    f.write(f'Kob-Andersen configuration\n\n{len(types)} atoms\n2 atom types\n\n')
-    for axis in 'xyz':
-      f.write(f'0.0 {box_length:.17g} {axis}lo {axis}hi\n')
-    f.write('\nMasses\n\n1 1.0\n2 1.0\n\nAtoms # atomic\n\n')
-    for i, (t, r) in enumerate(zip(types, positions), start=1):
-      f.write(f'{i} {int(t) + 1} {r[0]:.17g} {r[1]:.17g} {r[2]:.17g}\n')
-    f.write('\nVelocities\n\n')
-    for i, v in enumerate(velocities, start=1):
-      f.write(f'{i} {v[0]:.17g} {v[1]:.17g} {v[2]:.17g}\n')
+flags.DEFINE_enum('neighbor_builder', 'auto', ['auto', 'jax_md', 'kdtree'],
+                  "jax-md side's neighbour-list builder ('auto': kdtree on CPUs).")
 
 
 def lammps_input(data_path: str, forces_path: str, nve_steps: int, skin: float) -> str:
   """Input script: energy and forces at step 0, then a timed NVE run."""
-  cutoff = system.CUTOFF_IN_SIGMA * system.SIGMA
-  coefficients = '\n'.join(
-      f'pair_coeff {a + 1} {b + 1} {system.EPSILON[a, b]:.17g} {system.SIGMA[a, b]:.17g} '
-      f'{cutoff[a, b]:.17g}' for a, b in ((0, 0), (0, 1), (1, 1)))
   return f"""units lj
 atom_style atomic
 atom_modify map array
 boundary p p p
 read_data {data_path}
-pair_style lj/smooth/linear {cutoff.max():.17g}
-{coefficients}
+{lammps_io.pair_commands('shifted_force')}
 neighbor {skin:.17g} bin
 neigh_modify every 1 delay 0 check yes
 timestep {system.TIME_STEP:.17g}
@@ -90,19 +72,11 @@ def run_lammps(workdir: str, ranks: int, positions, velocities, types, box_lengt
   data_path = os.path.join(workdir, 'config.data')
   forces_path = os.path.join(workdir, f'forces_{ranks}.dump')
   input_path = os.path.join(workdir, 'in.ka')
-  lammps_data(data_path, positions, velocities, types, box_length)
+  lammps_io.write_data(data_path, positions, types, box_length, velocities)
   with open(input_path, 'w') as f:
     f.write(lammps_input(data_path, forces_path, FLAGS.nve_steps, FLAGS.skin))
-  env = dict(os.environ)
-  if FLAGS.lmp_library_path:
-    env['LD_LIBRARY_PATH'] = FLAGS.lmp_library_path + ':' + env.get('LD_LIBRARY_PATH', '')
-  env['OMP_NUM_THREADS'] = '1'
-  command = [FLAGS.lmp, '-in', input_path, '-log', 'none', '-screen', 'none', '-nocite']
-  if ranks > 1:
-    command = [os.path.join(os.path.dirname(FLAGS.lmp), 'mpirun'), '-np', str(ranks)] + command
   log_path = os.path.join(workdir, f'log_{ranks}.lammps')
-  command[command.index('-log') + 1] = log_path
-  subprocess.run(command, check=True, env=env, cwd=workdir)
+  lammps_io.run(FLAGS.lmp, input_path, log_path, ranks, FLAGS.lmp_library_path)
   log = open(log_path).read()
   thermo = re.findall(r'^\s*(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$', log, re.MULTILINE)
   loop = re.findall(r'Loop time of (\S+) on (\d+) procs for (\d+) steps', log)
@@ -133,7 +107,8 @@ def time_jax_nve(sim: protocol.Simulation, positions, momenta) -> dict:
 def main(argv):
   del argv
   jax.config.update('jax_enable_x64', True)
-  sim = protocol.make_simulation(FLAGS.num_particles, skin=FLAGS.skin)
+  sim = protocol.make_simulation(FLAGS.num_particles, skin=FLAGS.skin,
+                                 neighbor_builder=FLAGS.neighbor_builder)
   schedule = protocol.Schedule(5.0, FLAGS.temperature, FLAGS.hold_steps, FLAGS.cool_steps,
                                FLAGS.equilibration_steps)
   logging.info('Preparing N=%d at T=%g (%d NVT steps).', FLAGS.num_particles,
@@ -148,6 +123,7 @@ def main(argv):
   jax_rate = FLAGS.num_particles * jax_nve['steps'] / jax_nve['seconds']
   particle_steps = FLAGS.num_particles * FLAGS.nve_steps
   result = dict(num_particles=FLAGS.num_particles, temperature=FLAGS.temperature,
+                neighbor_builder=FLAGS.neighbor_builder,
                 nve_steps=FLAGS.nve_steps, skin=FLAGS.skin,
                 jax_potential_energy=jax_energy, jax_nve_seconds=jax_nve['seconds'],
                 jax_nve_steps=jax_nve['steps'], jax_particle_steps_per_s=jax_rate,

@@ -76,9 +76,10 @@ def peak_memory_bytes() -> int:
 
 
 def time_step(graph_set: input_pipeline.GraphSet, loss_p: float, batch: int, repeats: int,
-              precision: str) -> dict:
+              precision: str, dtype: str) -> dict:
   config = botan.get_config('T044_t4120')
   config.loss_p, config.batch_size, config.model.precision = loss_p, batch, precision
+  config.model.dtype = dtype
   model, optimizer = train.create_model(config), train.create_optimizer(config)
   mesh = train.make_mesh(batch)
   example = jax.tree.map(lambda x: x[0], graph_set.graphs)
@@ -118,13 +119,16 @@ def main() -> None:
                       help='the device peak for the fraction reached (e.g. 67 for H100 FP32)')
   parser.add_argument('--precision', default='highest',
                       help="config.model.precision: 'highest' (float32) or 'default'")
+  parser.add_argument('--dtype', default='float32', choices=train.MODEL_DTYPES,
+                      help='config.model.dtype, the computation dtype of the layers')
   parser.add_argument('--skip_ntgnn', action='store_true')
   args = parser.parse_args()
   graph_set, source = load_graphs(args.data, 5)
-  print(f'devices: {jax.devices()}; graphs: {source}; precision {args.precision}')
-  results = {'botan': time_step(graph_set, 0.4, 1, args.repeats, args.precision)}
+  print(f'devices: {jax.devices()}; graphs: {source}; precision {args.precision}; '
+        f'dtype {args.dtype}')
+  results = {'botan': time_step(graph_set, 0.4, 1, args.repeats, args.precision, args.dtype)}
   if not args.skip_ntgnn:
-    results['ntgnn'] = time_step(graph_set, 1.0, 5, args.repeats, args.precision)
+    results['ntgnn'] = time_step(graph_set, 1.0, 5, args.repeats, args.precision, args.dtype)
   for name, r in results.items():
     print(f'{name:6s} step {r["step_s"] * 1e3:9.2f} ms (min {r["min_s"] * 1e3:.2f}) | '
           f'{r["graphs_per_s"]:8.2f} graphs/s | {r["edges_per_s"] / 1e6:8.2f} M edges/s | '
@@ -136,6 +140,7 @@ def main() -> None:
   print(f'peak memory {peak_memory_bytes() / 2**30:.2f} GiB')
   print(json.dumps(dict(benchmark='train_step', device=str(jax.devices()[0].device_kind),
                         num_devices=jax.device_count(), graphs=source, precision=args.precision,
+                        dtype=args.dtype,
                         botan_step_s=results['botan']['step_s'],
                         ntgnn_step_s=results.get('ntgnn', {}).get('step_s'),
                         peak_memory_bytes=peak_memory_bytes(),

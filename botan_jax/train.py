@@ -38,6 +38,9 @@ from botan_jax import targets
 DATA_AXIS = 'data'
 
 
+MODEL_DTYPES = ('float32', 'bfloat16')
+
+
 @flax.struct.dataclass
 class TrainState:
   """Everything a run needs to continue: step, parameters, optimizer state, augmentation key."""
@@ -53,7 +56,7 @@ def create_model(config: ml_collections.ConfigDict) -> models.Botan:
       latent_size=m.latent_size, num_layers=m.num_layers,
       num_message_passing_steps=m.num_message_passing_steps,
       share_step_weights=m.share_step_weights, share_decoder=m.share_decoder,
-      precision=m.precision or None)
+      precision=m.precision or None, dtype=m.dtype)
 
 
 def create_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
@@ -221,6 +224,9 @@ def validate_config(config: ml_collections.ConfigDict) -> tuple[list[str], list[
   if config.augmentation not in ('none', *input_pipeline.AUGMENTATIONS):
     raise ValueError(f'config.augmentation must be none, axes or rotation, '
                      f'got {config.augmentation!r}.')
+  if config.model.dtype not in MODEL_DTYPES:
+    raise ValueError(f'config.model.dtype must be one of {", ".join(MODEL_DTYPES)}, '
+                     f'got {config.model.dtype!r}.')
   if config.num_epochs < 0 or config.batch_size < 0:
     raise ValueError('config.num_epochs and config.batch_size must be >= 0.')
   checkpoints.check_init_source(config.init_from)

@@ -55,6 +55,9 @@ def get_config(preset: str = 'T044_t4120') -> ml_collections.ConfigDict:
   config.model.share_step_weights = True
   config.model.share_decoder = True
   config.model.precision = 'highest'
+  # Computation dtype of the layers: 'float32', or 'bfloat16' (mixed precision for
+  # accelerators: float32 parameters, sums and outputs).
+  config.model.dtype = 'float32'
 
   # Node target: 'S' (propensity), or the neighbour-relative 'R', 'D' or 'C'
   # of botan_jax.targets (paper Sec. V C).

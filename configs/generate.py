@@ -52,6 +52,8 @@ def paper_config(temperature: float) -> ml_collections.ConfigDict:
   config.precision = 'float64'
   config.neighbor_format = 'dense'
   config.capacity_multiplier = 1.25
+  # 'auto': a host k-d tree on CPUs, jax-md's cell lists on accelerators.
+  config.neighbor_builder = 'auto'
   config.skin = 0.3
   config.nvt_batch = 8  # configurations equilibrated together
   config.nve_batch = 1  # configurations whose replicas run together

@@ -61,11 +61,13 @@ def liquid_like():
   return positions, protocol.particle_types(num_particles), box_length
 
 
-@pytest.mark.parametrize('neighbor_format', ['dense', 'sparse', 'ordered_sparse'])
-def test_energy_and_forces_match_numpy(liquid_like, neighbor_format):
+@pytest.mark.parametrize('neighbor_format, neighbor_builder', [
+    ('dense', 'kdtree'), ('dense', 'jax_md'), ('sparse', 'jax_md'), ('ordered_sparse', 'jax_md')])
+def test_energy_and_forces_match_numpy(liquid_like, neighbor_format, neighbor_builder):
   positions, types, box_length = liquid_like
   expected_energy, expected_forces = numpy_energy_and_forces(positions, types, box_length)
-  sim = protocol.make_simulation(len(types), neighbor_format=neighbor_format)
+  sim = protocol.make_simulation(len(types), neighbor_format=neighbor_format,
+                                 neighbor_builder=neighbor_builder)
   batch = jnp.asarray(positions)[None]
   nbrs = protocol.allocate_neighbors(sim, batch)
   energy = float(sim.batched_energies(batch, nbrs)[0])
@@ -88,7 +90,8 @@ def test_energy_and_force_vanish_at_cutoff(type_i, type_j):
   energy = potential.shifted_force_lennard_jones(r, sigma, epsilon)
   slope = jax.vmap(jax.grad(potential.shifted_force_lennard_jones))(
       r, jnp.full_like(r, sigma), jnp.full_like(r, epsilon))
-  force_over_r = potential.shifted_force_magnitude_over_r(r, sigma, epsilon)
+  force_over_r = potential.shifted_force_magnitude_over_r(r**2, 2 * type_i + type_j,
+                                                          potential.pair_constants())
   assert energy[0] > 0 and slope[0] < 0
   # Both vanish at r_c: energy as h^2, force as h, from below; exactly above.
   assert abs(float(energy[1])) < 1e-6 and abs(float(slope[1])) < 1e-3
@@ -103,3 +106,7 @@ def test_box_too_small_for_cutoff_is_rejected():
     protocol.make_simulation(200)
   with pytest.raises(ValueError, match='neighbor_format'):
     potential.kob_andersen_neighbor_list(None, 10.0, 0.3, 'half')
+  with pytest.raises(ValueError, match='dense lists only'):
+    potential.kob_andersen_neighbor_list(None, 10.0, 0.3, 'sparse', builder='kdtree')
+  with pytest.raises(ValueError, match='neighbor_builder must be one of'):
+    potential.kob_andersen_neighbor_list(None, 10.0, 0.3, builder='octree')

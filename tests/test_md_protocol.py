@@ -62,11 +62,14 @@ def test_nvt_then_nve_conserves_energy_and_momentum():
   assert not np.allclose(final_positions[0, 0], final_positions[0, 1])
 
 
-def test_overflowing_neighbor_list_is_never_used():
+@pytest.mark.parametrize('neighbor_builder', ['kdtree', 'jax_md'])
+def test_overflowing_neighbor_list_is_never_used(neighbor_builder):
   """A list at exact capacity overflows; the loop stops at the last good step."""
   num_particles = 343  # a full 7^3 lattice: every particle starts with the same neighbours
-  tight = protocol.make_simulation(num_particles, capacity_multiplier=1.0)
-  loose = protocol.make_simulation(num_particles, capacity_multiplier=2.0)
+  tight = protocol.make_simulation(num_particles, capacity_multiplier=1.0,
+                                   neighbor_builder=neighbor_builder)
+  loose = protocol.make_simulation(num_particles, capacity_multiplier=2.0,
+                                   neighbor_builder=neighbor_builder)
   keys = jax.random.split(jax.random.PRNGKey(4), 2)
   positions = protocol.lattice_configurations(keys[:1], num_particles, tight.box_length)
   momenta = protocol.replica_momenta(keys[1:], 1, num_particles, 5.0)[:, 0]

@@ -182,10 +182,12 @@ def test_two_devices_give_the_update_of_one_device():
     ('init_from', '/nonexistent/run', 'init_from /nonexistent/run: not a run directory'),
     ('init_from', 'pyg:/nonexistent/model.npz', 'no such weight file'),
     ('augmentation', 'shear', 'augmentation must be'),
+    ('model.dtype', 'float16', 'model.dtype must be one of float32, bfloat16'),
 ])
 def test_bad_config_fails_before_any_work(tmp_path, field, value, message):
   config = small_config(tmp_path, num_epochs=1)
-  config[field] = value
+  parent, _, name = field.rpartition('.')
+  (config[parent] if parent else config)[name] = value
   with pytest.raises((ValueError, FileNotFoundError), match=message):
     train.train_and_evaluate(config, str(tmp_path / 'run'))
   assert not (tmp_path / 'run').exists()

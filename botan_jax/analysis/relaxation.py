@@ -122,3 +122,40 @@ def ensemble_relaxation(samples: Iterable[io.Sample], wavenumber: float = DEFAUL
               self_intermediate_scattering=np.array([v[0] for v in values]),
               mean_squared_displacement=np.array([v[1] for v in values]),
               num_configurations=np.array([len(by_time[t]) for t in times]))
+
+
+def trajectory_self_intermediate_scattering(positions: np.ndarray, types: np.ndarray,
+                                            lags: Sequence[int], origin_stride: int = 1,
+                                            wavenumber: float = DEFAULT_WAVENUMBER,
+                                            particle_type: system.ParticleType = (
+                                                system.ParticleType.A)) -> np.ndarray:
+  """F_s(k, lag) of one equilibrium trajectory, averaged over time origins.
+
+  The time-translation average of a stationary run estimates the same
+  equilibrium F_s as an isoconfigurational ensemble does (used to check the
+  generator against other codes, which write one long trajectory).
+
+  Args:
+    positions: (F, N, 3) unwrapped positions of F equally spaced frames.
+    types: (N,) particle types.
+    lags: frame lags, each in 1..F-1.
+    origin_stride: frames between successive time origins.
+
+  Returns:
+    (len(lags),) F_s over particles of `particle_type` and all origins
+    0, s, 2s, ... with origin + lag < F.
+  """
+  positions = np.asarray(positions, np.float64)
+  num_frames = positions.shape[0]
+  if positions.ndim != 3 or positions.shape[2] != 3 or positions.shape[1] != len(types):
+    raise ValueError(f'positions must be (F, N, 3) with N = {len(types)}, '
+                     f'got {positions.shape}.')
+  selected = positions[:, np.asarray(types) == particle_type]
+  values = []
+  for lag in lags:
+    if not 1 <= lag < num_frames:
+      raise ValueError(f'Lag {lag} outside 1..{num_frames - 1}.')
+    origins = np.arange(0, num_frames - lag, origin_stride)
+    distances = np.linalg.norm(selected[origins + lag] - selected[origins], axis=-1)
+    values.append(np.mean(np.sinc(wavenumber * distances / np.pi)))
+  return np.array(values)

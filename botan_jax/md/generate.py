@@ -95,6 +95,12 @@ def make_plan(config: ml_collections.ConfigDict) -> Plan:
   require(config.neighbor_format in potential.NEIGHBOR_FORMATS,
           f'neighbor_format must be one of {sorted(potential.NEIGHBOR_FORMATS)}, '
           f'got {config.neighbor_format!r}.')
+  require(config.neighbor_builder in ('auto',) + potential.NEIGHBOR_BUILDERS,
+          f"neighbor_builder must be 'auto' or one of {potential.NEIGHBOR_BUILDERS}, "
+          f'got {config.neighbor_builder!r}.')
+  require(config.neighbor_builder != 'kdtree' or config.neighbor_format == 'dense',
+          f'neighbor_builder kdtree needs neighbor_format dense, got '
+          f'{config.neighbor_format!r}.')
   require(config.capacity_multiplier >= 1.0,
           f'capacity_multiplier must be >= 1, got {config.capacity_multiplier}.')
   for name in ('nvt_batch', 'nve_batch', 'segment_steps', 'checkpoint_every_steps'):
@@ -382,9 +388,14 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
 
   with jax.enable_x64(config.precision == 'float64'):
     sim = protocol.make_simulation(
-        config.num_particles, config.density, config.dt, config.skin, config.neighbor_format,
-        config.capacity_multiplier, config.thermostat_tau, config.thermostat_chain_length,
-        config.thermostat_chain_steps, config.thermostat_sy_steps)
+        config.num_particles, config.density, config.dt, config.skin,
+        neighbor_format=config.neighbor_format,
+        capacity_multiplier=config.capacity_multiplier,
+        neighbor_builder=config.neighbor_builder,
+        thermostat_tau=config.thermostat_tau,
+        thermostat_chain_length=config.thermostat_chain_length,
+        thermostat_chain_steps=config.thermostat_chain_steps,
+        thermostat_sy_steps=config.thermostat_sy_steps)
     checkpoints = {i: load_checkpoint(checkpoint_path(workdir, config, i), config)
                    for i in pending}
     nvt_groups: dict[int, list[int]] = {}

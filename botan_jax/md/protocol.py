@@ -263,7 +263,8 @@ def _make_advance(neighbor_fn: partition.NeighborListFns, displacement_fn: space
 def make_simulation(num_particles: int, density: float = system.DENSITY,
                     dt: float = system.TIME_STEP, skin: float = 0.3,
                     neighbor_format: str = 'dense', capacity_multiplier: float = 1.25,
-                    thermostat_tau: float = 0.1, thermostat_chain_length: int = 3,
+                    neighbor_builder: str = 'auto', thermostat_tau: float = 0.1,
+                    thermostat_chain_length: int = 3,
                     thermostat_chain_steps: int = 1, thermostat_sy_steps: int = 1,
                     devices: tuple[jax.Device, ...] | None = None) -> Simulation:
   """Builds the functions and compiled loops for N particles at `density`.
@@ -275,6 +276,9 @@ def make_simulation(num_particles: int, density: float = system.DENSITY,
     skin: neighbour-list skin beyond r_c = 2.5.
     neighbor_format: 'dense', 'sparse' or 'ordered_sparse'.
     capacity_multiplier: spare neighbour-list capacity over the occupancy.
+    neighbor_builder: 'jax_md', 'kdtree' (host k-d tree, Dense lists, fast on
+      CPUs) or 'auto': 'kdtree' when the devices are CPUs and the format is
+      Dense, else 'jax_md'.
     thermostat_tau: Nose-Hoover chain period, in time units.
     thermostat_chain_length, thermostat_chain_steps, thermostat_sy_steps: the
       chain's length, substeps and Suzuki-Yoshida order; the defaults (3, 1, 1)
@@ -300,19 +304,23 @@ def make_simulation(num_particles: int, density: float = system.DENSITY,
   if thermostat_sy_steps not in simulate.SUZUKI_YOSHIDA_WEIGHTS:
     raise ValueError(f'thermostat_sy_steps must be one of '
                      f'{sorted(simulate.SUZUKI_YOSHIDA_WEIGHTS)}, got {thermostat_sy_steps}.')
+  devices = devices or tuple(jax.local_devices())
+  if neighbor_builder == 'auto':
+    on_cpu = all(device.platform == 'cpu' for device in devices)
+    neighbor_builder = 'kdtree' if on_cpu and neighbor_format == 'dense' else 'jax_md'
   box_length = system.box_length(num_particles, density)
   types = particle_types(num_particles)
   displacement_fn, wrapped_shift_fn = space.periodic(box_length)
   _, unwrapped_shift_fn = space.periodic(box_length, wrapped=False)
   neighbor_fn = potential.kob_andersen_neighbor_list(
-      displacement_fn, box_length, skin, neighbor_format, capacity_multiplier)
-  force_fn = potential.kob_andersen_force(displacement_fn, types)
+      displacement_fn, box_length, skin, neighbor_format, capacity_multiplier, neighbor_builder)
+  force_fn = potential.kob_andersen_force(box_length, types)
   nvt = simulate.nvt_nose_hoover(
       force_fn, wrapped_shift_fn, dt, kT=1.0, tau=thermostat_tau,
       chain_length=thermostat_chain_length, chain_steps=thermostat_chain_steps,
       sy_steps=thermostat_sy_steps)
   nve = simulate.nve(force_fn, unwrapped_shift_fn, dt)
-  mesh = Mesh(np.asarray(devices or jax.local_devices()), (BATCH_AXIS,))
+  mesh = Mesh(np.asarray(devices), (BATCH_AXIS,))
 
   def nvt_step(state, nbrs, step, schedule):
     return nvt[1](state, neighbor=nbrs, kT=schedule_temperature(schedule, step))
