@@ -88,17 +88,18 @@ def run_lammps(workdir: str, ranks: int, positions, velocities, types, box_lengt
 
 
 def time_jax_nve(sim: protocol.Simulation, positions, momenta) -> dict:
-  """Times NVE of one system in ten segments, the first (compilation) excluded."""
-  segment = max(FLAGS.nve_steps // 10, 1)
+  """Times NVE of one system: a compiling warm-up segment, then one of `nve_steps` steps."""
+  warm_up = 100
   marks = []
 
   def on_progress(progress: protocol.Progress):
     marks.append((time.time(), progress.step, float(progress.total_energy[0])))
 
-  records = protocol.run_replicas(sim, positions[None, None], momenta[None, None],
-                                  [segment + FLAGS.nve_steps], segment_steps=segment,
-                                  on_progress=on_progress)
-  next(records)
+  for _ in protocol.run_replicas(sim, positions[None, None], momenta[None, None],
+                                 [warm_up, warm_up + FLAGS.nve_steps],
+                                 segment_steps=max(FLAGS.nve_steps, warm_up),
+                                 on_progress=on_progress):
+    pass
   (start, first_step, first_energy), (end, last_step, last_energy) = marks[0], marks[-1]
   return dict(seconds=end - start, steps=last_step - first_step,
               energy_drift_per_particle=last_energy - first_energy)
