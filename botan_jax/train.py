@@ -34,6 +34,7 @@ from botan_jax import io
 from botan_jax import metrics
 from botan_jax import models
 from botan_jax import targets
+from botan_jax import tensorboard
 
 DATA_AXIS = 'data'
 
@@ -260,19 +261,38 @@ def epoch_order(seed: int, epoch: int, num_graphs: int) -> np.ndarray:
 
 
 class MetricsLog:
-  """Appends JSON lines to {workdir}/metrics.jsonl, dropping lines past a resumed step."""
+  """Appends JSON lines to {workdir}/metrics.jsonl, dropping lines past a resumed step.
 
-  def __init__(self, workdir: str, resume_step: int):
+  With `write_tensorboard`, the scalar fields also go to TensorBoard event files under
+  {workdir}/tensorboard/ (tags train/..., test/... and speed/...).
+  """
+
+  def __init__(self, workdir: str, resume_step: int, write_tensorboard: bool = False):
     self.path = os.path.join(workdir, 'metrics.jsonl')
     if os.path.exists(self.path):
       with open(self.path) as f:
         kept = [line for line in f if line.strip() and json.loads(line)['step'] <= resume_step]
       with io.atomic_path(self.path) as tmp, open(tmp, 'w') as f:
         f.writelines(kept)
+    self.scalars = (tensorboard.ScalarWriter(os.path.join(workdir, 'tensorboard'))
+                    if write_tensorboard else None)
 
   def write(self, **record: Any) -> None:
     with open(self.path, 'a') as f:
       f.write(json.dumps(record) + '\n')
+    if self.scalars is not None:
+      self.scalars.write(record['step'], {
+          _tensorboard_tag(key): value for key, value in record.items()
+          if key not in ('step', 'epoch') and isinstance(value, (int, float))})
+
+
+def _tensorboard_tag(key: str) -> str:
+  """metrics.jsonl key -> TensorBoard tag: test_x -> test/x, speeds -> speed/, else train/."""
+  if key.startswith('test_'):
+    return 'test/' + key[len('test_'):]
+  if key in ('graphs_per_s', 'wall_s'):
+    return 'speed/' + key
+  return 'train/' + key
 
 
 def _weighted_loss(evaluation: dict, loss_p: float) -> float:
@@ -316,7 +336,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     logging.info('Resuming from step %d (%s).', int(state.step), latest.directory)
   else:
     state, best_score = initial_state(config, model, optimizer, example), -math.inf
-  log = MetricsLog(workdir, int(state.step))
+  log = MetricsLog(workdir, int(state.step), config.tensorboard)
 
   replicated = P()
   state = put(state, mesh, replicated)

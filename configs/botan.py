@@ -73,6 +73,8 @@ def get_config(preset: str = 'T044_t4120') -> ml_collections.ConfigDict:
   config.eval_every_epochs = 5
   config.checkpoint_every_epochs = 5
   config.log_every_steps = 50
+  # Scalars also as TensorBoard event files in {workdir}/tensorboard/.
+  config.tensorboard = True
   # '' (from scratch), 'pyg:PATH' (the authors' weights) or an Orbax
   # checkpoint directory, such as the workdir of a pretraining run.
   config.init_from = ''

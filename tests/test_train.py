@@ -20,6 +20,7 @@ from botan_jax import train
 from configs import botan
 from tests import conftest
 from tests import synthetic
+from tests import test_tensorboard
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -100,6 +101,12 @@ def test_training_improves_the_fit_and_keeps_the_best_checkpoint(tmp_path):
   assert np.isfinite(evaluation['pearson_node']) and np.isfinite(evaluation['pearson_edge'])
   best = checkpoints.manager(str(tmp_path / 'run'), checkpoints.BEST)
   assert best.latest_step() is not None
+  # The same scalars reach TensorBoard.
+  scalars = test_tensorboard.read_scalars(str(tmp_path / 'run' / 'tensorboard'))
+  assert [value for _, value in scalars['train/loss']] == pytest.approx(losses)
+  assert [step for step, _ in scalars['test/pearson_node']] == [
+      r['step'] for r in records if 'test_pearson_node' in r]
+  assert 'speed/graphs_per_s' in scalars and 'test/per_file' not in scalars
 
 
 def test_tiny_system_is_overfitted():
