@@ -61,6 +61,14 @@ def test_update_under_jit_and_vmap_and_overflow_flag(liquid):
   assert not updated.did_buffer_overflow[0]
 
 
+def test_non_finite_positions_raise_a_clear_error(liquid):
+  positions, box_length = liquid
+  positions = positions.copy()
+  positions[7, 1] = np.nan
+  with pytest.raises(FloatingPointError, match=r'1 particles \(first: \[7\]\).*blew up'):
+    neighbors.neighbor_rows(positions, box_length, RADIUS, 200)
+
+
 def test_box_must_hold_twice_the_radius():
   with pytest.raises(ValueError, match='must exceed twice the list radius'):
     neighbors.kdtree_neighbor_list(5.0, RADIUS)

@@ -30,8 +30,17 @@ def neighbor_rows(position: np.ndarray, box_length: float, radius: float,
   Returns:
     (N, M) int32 rows padded with N (a row with more than M neighbours is
     truncated), and the largest number of neighbours of a particle.
+
+  Raises:
+    FloatingPointError: if a position is not finite (the integration blew up).
   """
   num_particles = position.shape[0]
+  if not np.isfinite(position).all():
+    bad = np.nonzero(~np.isfinite(position).all(axis=1))[0]
+    raise FloatingPointError(
+        f'Non-finite positions of {bad.size} particles (first: {bad[:5].tolist()}) at a '
+        'neighbour-list build: the integration blew up (time step too large, or '
+        'overlapping particles in the start configuration).')
   pairs = spatial.cKDTree(position, boxsize=box_length).query_pairs(
       radius, output_type='ndarray').astype(np.int32)
   first = np.concatenate([pairs[:, 0], pairs[:, 1]])
