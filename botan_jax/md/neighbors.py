@@ -10,6 +10,10 @@ is `scipy.spatial.cKDTree.query_pairs` under `jax.pure_callback` (0.04 s). On ac
 batched replicas, so `potential.kob_andersen_neighbor_list` uses it on CPUs only.
 """
 
+import functools
+import os
+from concurrent import futures
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -57,6 +61,12 @@ def neighbor_rows(position: np.ndarray, box_length: float, radius: float,
   return rows, np.int32(counts.max(initial=0))
 
 
+@functools.cache
+def _thread_pool() -> futures.ThreadPoolExecutor:
+  """Threads for the host builds of a batch (scipy's k-d tree releases the GIL)."""
+  return futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+
+
 def kdtree_neighbor_list(box_length: float, radius: float,
                          capacity_multiplier: float = 1.25) -> partition.NeighborListFns:
   """jax-md `NeighborListFns` (Dense format) built by a host k-d tree.
@@ -78,7 +88,15 @@ def kdtree_neighbor_list(box_length: float, radius: float,
                      f'{radius:.4g}.')
 
   def host_rows(position, max_neighbors):
-    return neighbor_rows(np.asarray(position, np.float64), box_length, radius, max_neighbors)
+    """Rows and occupancies of positions (..., N, 3), the systems built in parallel."""
+    position = np.asarray(position, np.float64)
+    batch_shape = position.shape[:-2]
+    systems = position.reshape((-1,) + position.shape[-2:])
+    built = list(_thread_pool().map(
+        lambda p: neighbor_rows(p, box_length, radius, max_neighbors), systems))
+    rows = np.stack([r for r, _ in built]).reshape(batch_shape + built[0][0].shape)
+    occupancy = np.array([o for _, o in built], np.int32).reshape(batch_shape)
+    return rows, occupancy
 
   def neighbor_list(position, rows, occupancy, max_neighbors):
     error = partition.PartitionError(jnp.zeros((), jnp.uint8)).update(
@@ -90,8 +108,9 @@ def kdtree_neighbor_list(box_length: float, radius: float,
     max_neighbors = neighbors.max_occupancy
     shapes = (jax.ShapeDtypeStruct((position.shape[0], max_neighbors), jnp.int32),
               jax.ShapeDtypeStruct((), jnp.int32))
+    # Under vmap the callback receives the whole batch (B, N, 3) at once.
     rows, occupancy = jax.pure_callback(lambda p: host_rows(p, max_neighbors), shapes,
-                                        position, vmap_method='sequential')
+                                        position, vmap_method='expand_dims')
     return neighbor_list(position, rows, occupancy, max_neighbors)
 
   def allocate(position, extra_capacity: int = 0, **unused_kwargs):

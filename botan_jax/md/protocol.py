@@ -208,11 +208,15 @@ def _overflowed(nbrs: partition.NeighborList) -> jnp.ndarray:
 
 def _make_advance(neighbor_fn: partition.NeighborListFns, displacement_fn: space.DisplacementFn,
                   box_length: float, skin: float, mesh: Mesh,
-                  step_fn: Callable[..., object]) -> Callable[..., tuple]:
+                  step_fn: Callable[..., object],
+                  sequential_systems: bool) -> Callable[..., tuple]:
   """Compiles the batched loop `advance(state, nbrs, first_steps, last_step, schedule)`.
 
   Args:
     step_fn: `step_fn(state, nbrs, step, schedule) -> state` for one system.
+    sequential_systems: step the systems of a device one after the other
+      (`lax.map`; on CPUs 1.5x the throughput of vmap for 8 systems of 4096
+      particles) rather than vectorised (`vmap`, for accelerators).
 
   Returns:
     A jitted function of
@@ -237,7 +241,11 @@ def _make_advance(neighbor_fn: partition.NeighborListFns, displacement_fn: space
                     lambda: nbrs)
 
   def local(state, nbrs, first_steps, last_step, schedule):
-    batched_step = jax.vmap(step_fn, in_axes=(0, 0, None, None))
+    if sequential_systems:
+      def batched_step(state, nbrs, step, schedule):
+        return lax.map(lambda system: step_fn(*system, step, schedule), (state, nbrs))
+    else:
+      batched_step = jax.vmap(step_fn, in_axes=(0, 0, None, None))
 
     def keep_going(carry):
       step, _, nbrs = carry
@@ -305,8 +313,8 @@ def make_simulation(num_particles: int, density: float = system.DENSITY,
     raise ValueError(f'thermostat_sy_steps must be one of '
                      f'{sorted(simulate.SUZUKI_YOSHIDA_WEIGHTS)}, got {thermostat_sy_steps}.')
   devices = devices or tuple(jax.local_devices())
+  on_cpu = all(device.platform == 'cpu' for device in devices)
   if neighbor_builder == 'auto':
-    on_cpu = all(device.platform == 'cpu' for device in devices)
     neighbor_builder = 'kdtree' if on_cpu and neighbor_format == 'dense' else 'jax_md'
   box_length = system.box_length(num_particles, density)
   types = particle_types(num_particles)
@@ -330,7 +338,8 @@ def make_simulation(num_particles: int, density: float = system.DENSITY,
     return nve[1](state, neighbor=nbrs)
 
   def advance(step_fn):
-    return _make_advance(neighbor_fn, displacement_fn, box_length, skin, mesh, step_fn)
+    return _make_advance(neighbor_fn, displacement_fn, box_length, skin, mesh, step_fn,
+                         sequential_systems=on_cpu)
 
   energy_fn = potential.kob_andersen_energy(displacement_fn, types)
   return Simulation(
