@@ -6,8 +6,9 @@ integrators keep using jax-md's neighbour-list machinery; only the build
 differs. jax-md builds a list with a cell list whose candidates (27 cells,
 padded) are compacted by a scatter of several million entries, which XLA runs
 slowly on CPUs (0.34 s for 4096 particles on the 2-core CPU). Here the build
-is `scipy.spatial.cKDTree.query_pairs` under `jax.pure_callback` (0.04 s). On accelerators the host round trip would stall the
-batched replicas, so `potential.kob_andersen_neighbor_list` uses it on CPUs only.
+is `scipy.spatial.cKDTree.query_pairs` under `jax.pure_callback` (0.04 s). On
+accelerators the host round trip would stall the batched replicas, so
+`potential.kob_andersen_neighbor_list` uses it on CPUs only.
 """
 
 import functools
