@@ -124,8 +124,12 @@ class Neighbourhood:
 
   def offset_moment(self) -> np.ndarray:
     """(N, 3, 3) sum over the neighbours of the outer product d_ij d_ij^T."""
-    outer = self.offsets[:, :, None] * self.offsets[:, None, :]
-    return self.sum(outer.reshape(1, -1, 9))[0].reshape(-1, 3, 3)
+    return self.moment(self.offsets[None])[0]
+
+  def moment(self, w: np.ndarray) -> np.ndarray:
+    """(R, N, 3, 3) sum over the neighbours of w_ij d_ij^T; w (R, P, 3) per pair."""
+    outer = w[..., :, None] * self.offsets[None, :, None, :]
+    return self.sum(outer.reshape(*w.shape[:2], 9)).reshape(w.shape[0], -1, 3, 3)
 
   def relative(self, u: np.ndarray) -> np.ndarray:
     """(R, P, 3) relative displacements w_ij = u_j - u_i of the pairs; u (R, N, 3)."""
@@ -226,8 +230,7 @@ def cage_relative_displacement(initial_positions: np.ndarray, trajectory_positio
 def _nonaffine(nb: Neighbourhood, u: np.ndarray) -> np.ndarray:
   """(R, N) sqrt(D^2_min): residuals w_ij - G_i d_ij of the least-squares G_i = W_i Y_i^+."""
   w = nb.relative(u)
-  moment = nb.sum((w[..., :, None] * nb.offsets[None, :, None, :]).reshape(*w.shape[:2], 9))
-  gradient = np.einsum('rnak,nkl->rnal', moment.reshape(*moment.shape[:2], 3, 3),
+  gradient = np.einsum('rnak,nkl->rnal', nb.moment(w),
                        np.linalg.pinv(nb.offset_moment(), rcond=_RCOND, hermitian=True))
   residual = w - np.einsum('rpak,pk->rpa', gradient[:, nb.centres], nb.offsets)
   return np.sqrt(nb.sum(np.sum(residual ** 2, axis=-1, keepdims=True))[..., 0])
@@ -264,8 +267,7 @@ def _strain_relative(nb: Neighbourhood, u: np.ndarray) -> np.ndarray:
   w_mean = _mean_over_neighbours(nb.sum(w), count)
   d_mean = _mean_over_neighbours(nb.offset_sum()[None], count)[0]
   cov_dd = nb.offset_moment() - count[:, None, None] * d_mean[:, :, None] * d_mean[:, None, :]
-  moment = nb.sum((w[..., :, None] * nb.offsets[None, :, None, :]).reshape(*w.shape[:2], 9))
-  cov_wd = (moment.reshape(*moment.shape[:2], 3, 3)
+  cov_wd = (nb.moment(w)
             - count[None, :, None, None] * w_mean[..., :, None] * d_mean[None, :, None, :])
   gradient = np.einsum('rnak,nkl->rnal', cov_wd,
                        np.linalg.pinv(cov_dd, rcond=_RCOND, hermitian=True))
