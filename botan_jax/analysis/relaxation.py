@@ -37,6 +37,11 @@ def _displacements(initial_positions: np.ndarray, positions: np.ndarray,
   return distances[:, selected]
 
 
+def _isotropic_scattering(distances: np.ndarray, wavenumber: float) -> float:
+  """Mean of sin(k r) / (k r) over displacement lengths r (any shape)."""
+  return float(np.mean(np.sinc(wavenumber * distances / np.pi)))
+
+
 def self_intermediate_scattering(initial_positions: np.ndarray, positions: np.ndarray,
                                  types: np.ndarray,
                                  wavenumber: float = DEFAULT_WAVENUMBER,
@@ -52,7 +57,7 @@ def self_intermediate_scattering(initial_positions: np.ndarray, positions: np.nd
     particle_type: the type averaged over; None for all particles.
   """
   distances = _displacements(initial_positions, positions, types, particle_type)
-  return float(np.mean(np.sinc(wavenumber * distances / np.pi)))
+  return _isotropic_scattering(distances, wavenumber)
 
 
 def mean_squared_displacement(initial_positions: np.ndarray, positions: np.ndarray,
@@ -157,5 +162,5 @@ def trajectory_self_intermediate_scattering(positions: np.ndarray, types: np.nda
       raise ValueError(f'Lag {lag} outside 1..{num_frames - 1}.')
     origins = np.arange(0, num_frames - lag, origin_stride)
     distances = np.linalg.norm(selected[origins + lag] - selected[origins], axis=-1)
-    values.append(np.mean(np.sinc(wavenumber * distances / np.pi)))
+    values.append(_isotropic_scattering(distances, wavenumber))
   return np.array(values)
