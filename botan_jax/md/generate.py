@@ -92,17 +92,12 @@ def make_plan(config: ml_collections.ConfigDict) -> Plan:
           f'{config.num_train} and {config.num_test}.')
   require(config.precision in PRECISIONS,
           f'precision must be one of {PRECISIONS}, got {config.precision!r}.')
-  require(config.neighbor_format in potential.NEIGHBOR_FORMATS,
-          f'neighbor_format must be one of {sorted(potential.NEIGHBOR_FORMATS)}, '
-          f'got {config.neighbor_format!r}.')
-  require(config.neighbor_builder in ('auto',) + potential.NEIGHBOR_BUILDERS,
-          f"neighbor_builder must be 'auto' or one of {potential.NEIGHBOR_BUILDERS}, "
-          f'got {config.neighbor_builder!r}.')
-  require(config.neighbor_builder != 'kdtree' or config.neighbor_format == 'dense',
-          f'neighbor_builder kdtree needs neighbor_format dense, got '
-          f'{config.neighbor_format!r}.')
-  require(config.capacity_multiplier >= 1.0,
-          f'capacity_multiplier must be >= 1, got {config.capacity_multiplier}.')
+  try:
+    potential.check_neighbor_options(config.neighbor_format, config.neighbor_builder,
+                                     config.capacity_multiplier,
+                                     ('auto',) + potential.NEIGHBOR_BUILDERS)
+  except ValueError as err:
+    raise ValueError(f'Bad generate config: {err}') from err
   for name in ('nvt_batch', 'nve_batch', 'segment_steps', 'checkpoint_every_steps'):
     require(config[name] >= 1, f'{name} must be >= 1, got {config[name]}.')
 

@@ -197,6 +197,28 @@ def kob_andersen_force(box_length: float, types: np.ndarray) -> Callable[..., jn
   return force_fn
 
 
+def check_neighbor_options(neighbor_format: str, builder: str, capacity_multiplier: float,
+                           builders: tuple[str, ...] = NEIGHBOR_BUILDERS) -> None:
+  """Raises ValueError unless the neighbour-list options go together.
+
+  Args:
+    neighbor_format: one of NEIGHBOR_FORMATS.
+    builder: one of `builders` ('kdtree' only with dense lists).
+    capacity_multiplier: >= 1.
+    builders: the accepted builder names (configs also accept 'auto').
+  """
+  if neighbor_format not in NEIGHBOR_FORMATS:
+    raise ValueError(f'neighbor_format must be one of {sorted(NEIGHBOR_FORMATS)}, '
+                     f'got {neighbor_format!r}.')
+  if builder not in builders:
+    raise ValueError(f'neighbor_builder must be one of {builders}, got {builder!r}.')
+  if builder == 'kdtree' and neighbor_format != 'dense':
+    raise ValueError(f'The kdtree neighbour builder writes dense lists only, got '
+                     f'neighbor_format={neighbor_format!r}.')
+  if capacity_multiplier < 1.0:
+    raise ValueError(f'capacity_multiplier must be >= 1, got {capacity_multiplier}.')
+
+
 def kob_andersen_neighbor_list(displacement_fn: space.DisplacementFn, box_length: float,
                                skin: float, neighbor_format: str = 'dense',
                                capacity_multiplier: float = 1.25,
@@ -217,16 +239,7 @@ def kob_andersen_neighbor_list(displacement_fn: space.DisplacementFn, box_length
     builder: 'jax_md' (jax-md's cell lists, compiled for any device) or
       'kdtree' (`neighbors.kdtree_neighbor_list`, Dense only, fast on CPUs).
   """
-  if neighbor_format not in NEIGHBOR_FORMATS:
-    raise ValueError(f'neighbor_format must be one of {sorted(NEIGHBOR_FORMATS)}, '
-                     f'got {neighbor_format!r}.')
-  if builder not in NEIGHBOR_BUILDERS:
-    raise ValueError(f'neighbor_builder must be one of {NEIGHBOR_BUILDERS}, got {builder!r}.')
-  if builder == 'kdtree' and neighbor_format != 'dense':
-    raise ValueError(f'The kdtree neighbour builder writes dense lists only, got '
-                     f'neighbor_format={neighbor_format!r}.')
-  if capacity_multiplier < 1.0:
-    raise ValueError(f'capacity_multiplier must be >= 1, got {capacity_multiplier}.')
+  check_neighbor_options(neighbor_format, builder, capacity_multiplier)
   check_box(box_length, skin)
   radius = max_cutoff() + skin
   if builder == 'kdtree':
