@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # GPU checks in one go (a lent H100/H200 machine): train-step benchmark at both matmul
-# precisions and in bfloat16, the paper's recipe on the shared sample (BOTAN fine-tuned from the authors'
-# model1, NT-GNN from scratch), and the MD generator benchmark. Usage:
+# precisions and in bfloat16, each with a profile of where a BOTAN step's device time goes, and
+# once without XLA's command buffers (launch overhead); the edge layouts of message passing
+# (`layouts`); the paper's recipe on the shared sample (BOTAN fine-tuned from the authors'
+# model1, NT-GNN from scratch); and the MD generator benchmark. Usage:
 #   OUT=results DATA=path/to/botan_small/T0.44 WEIGHTS=path/to/model1.npz bash benchmarks/device_suite.sh
 # Each stage has its own time limit; logs and metrics land in $OUT, runs and caches in $WORK.
-# STAGES picks what runs (default: "bench train md").
+# STAGES picks what runs (default: "bench train md"; also "layouts").
 set -u
 OUT=${OUT:-device_results}; WORK=${WORK:-/tmp/botan_suite}; mkdir -p "$OUT" "$WORK"
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
@@ -19,9 +21,21 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 $PY -c 'import jax, flax, optax; print("jax", jax.__version__, "flax", flax.__version__, "optax", optax.__version__, jax.devices())'
 STAGES=${STAGES:-bench train md}
 if [[ $STAGES == *bench* ]]; then
-stage bench_highest "${BENCH_LIMIT:-150}" $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision highest --peak_tflops "${PEAK_TFLOPS:-67}"
-stage bench_default "${BENCH_LIMIT:-150}" $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision default --peak_tflops "${PEAK_TFLOPS_TF32:-495}"
-stage bench_bfloat16 "${BENCH_LIMIT:-150}" $PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train" --precision default --dtype bfloat16 --peak_tflops "${PEAK_TFLOPS_BF16:-989}"
+bench=($PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train")
+stage bench_highest "${BENCH_LIMIT:-150}" "${bench[@]}" --precision highest \
+  --peak_tflops "${PEAK_TFLOPS:-67}" --profile_dir "$WORK/profile_highest"
+stage bench_default "${BENCH_LIMIT:-150}" "${bench[@]}" --precision default \
+  --peak_tflops "${PEAK_TFLOPS_TF32:-495}" --profile_dir "$WORK/profile_default"
+stage bench_bfloat16 "${BENCH_LIMIT:-150}" "${bench[@]}" --precision default --dtype bfloat16 \
+  --peak_tflops "${PEAK_TFLOPS_BF16:-989}" --profile_dir "$WORK/profile_bfloat16"
+XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_enable_command_buffer=" stage bench_no_command_buffer \
+  "${BENCH_LIMIT:-150}" "${bench[@]}" --precision default --skip_ntgnn \
+  --profile_dir "$WORK/profile_no_command_buffer"
+fi
+if [[ $STAGES == *layouts* ]]; then
+stage layouts "${LAYOUTS_LIMIT:-200}" bash -c "$PY benchmarks/message_passing_layouts.py \
+  --data '$DATA/train' --repeats ${LAYOUT_REPEATS:-50} && $PY benchmarks/message_passing_layouts.py \
+  --data '$DATA/train' --repeats ${LAYOUT_REPEATS:-50} --dtype bfloat16"
 fi
 if [[ $STAGES == *train* ]]; then
 common=(--config=configs/botan.py:T044_t4120 --config.data.train_pattern="$DATA/train/*.npz"

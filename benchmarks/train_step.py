@@ -10,8 +10,10 @@ training files) or, where those are absent, from uniformly random
 configurations at density 1.2 (about the same number of edges). Prints the
 median seconds per step, graphs/s, edges/s, peak memory, XLA's count of
 FLOPs and bytes of the step, the authors' FLOP count for their formulation,
-and the fraction of `--peak_tflops` reached. The last line is JSON with
-`botan_step_s` and `ntgnn_step_s` (medians).
+and the fraction of `--peak_tflops` reached. With `--profile_dir`, a few more
+BOTAN steps run under the JAX profiler, and a table of where their device time
+goes (`xla_profile.py`) is printed and kept in the JSON. The last line is JSON
+with `botan_step_s` and `ntgnn_step_s` (medians).
 """
 
 import argparse
@@ -34,6 +36,7 @@ from botan_jax import io
 from botan_jax import system
 from botan_jax import train
 from configs import botan
+import xla_profile  # noqa: E402  (beside this script)
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data', 'botan_small',
                             'T0.44', 'train')
@@ -76,7 +79,8 @@ def peak_memory_bytes() -> int:
 
 
 def time_step(graph_set: input_pipeline.GraphSet, loss_p: float, batch: int, repeats: int,
-              precision: str, dtype: str) -> dict:
+              precision: str, dtype: str, profile_dir: str | None = None,
+              profile_steps: int = 5) -> dict:
   config = botan.get_config('T044_t4120')
   config.loss_p, config.batch_size, config.model.precision = loss_p, batch, precision
   config.model.dtype = dtype
@@ -103,7 +107,22 @@ def time_step(graph_set: input_pipeline.GraphSet, loss_p: float, batch: int, rep
   edges_per_graph = float(valid.sum(axis=1).mean())
   nodes_per_graph = float(np.asarray(graph_set.graphs.nodes['valid']).sum(axis=1).mean())
   median = float(np.median(seconds))
-  return dict(step_s=median, min_s=float(np.min(seconds)), graphs_per_s=batch / median,
+  profile = {}
+  if profile_dir:
+    with xla_profile.trace(profile_dir):
+      for k in range(profile_steps):
+        state, metrics = step(state, dataset, indices[k % len(indices)])
+        jax.block_until_ready(metrics)
+    try:
+      summary = xla_profile.summarise(profile_dir, profile_steps)
+    except (FileNotFoundError, ValueError) as error:  # The timing stands without it.
+      print(f'profile: {error}')
+    else:
+      print(xla_profile.format_table(summary))
+      profile = dict(profile_busy_s=summary.busy_s, profile_ops_s=summary.total_s,
+                     profile_kernels=sum(op.kernels for op in summary.ops),
+                     profile_by_kind_s=summary.by_kind())
+  return dict(**profile, step_s=median, min_s=float(np.min(seconds)), graphs_per_s=batch / median,
               edges_per_s=batch * edges_per_graph / median,
               xla_flops=float(cost.get('flops', float('nan'))),
               xla_bytes=float(cost.get('bytes accessed', float('nan'))),
@@ -122,11 +141,14 @@ def main() -> None:
   parser.add_argument('--dtype', default='float32', choices=train.MODEL_DTYPES,
                       help='config.model.dtype, the computation dtype of the layers')
   parser.add_argument('--skip_ntgnn', action='store_true')
+  parser.add_argument('--profile_dir', default='',
+                      help='trace a few BOTAN steps into this directory and print where they spend')
   args = parser.parse_args()
   graph_set, source = load_graphs(args.data, 5)
   print(f'devices: {jax.devices()}; graphs: {source}; precision {args.precision}; '
         f'dtype {args.dtype}')
-  results = {'botan': time_step(graph_set, 0.4, 1, args.repeats, args.precision, args.dtype)}
+  results = {'botan': time_step(graph_set, 0.4, 1, args.repeats, args.precision, args.dtype,
+                                args.profile_dir)}
   if not args.skip_ntgnn:
     results['ntgnn'] = time_step(graph_set, 1.0, 5, args.repeats, args.precision, args.dtype)
   for name, r in results.items():
