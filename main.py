@@ -38,7 +38,7 @@ flags.DEFINE_string('workdir', None, 'Run directory: checkpoints, metrics, evalu
                     '(generate: the dataset root; sweep: the directory of all its runs).')
 flags.DEFINE_string('input', None, 'predict: a file, directory or glob of configurations; '
                     'figures: a predict output (maps), or a file or directory of them (pdf_e).')
-flags.DEFINE_string('output', None, 'predict: an npz file (one input) or a directory; '
+flags.DEFINE_string('output', None, 'predict: a file ending in .npz (one input), else a directory; '
                     'figures: the figure path, written as .png and .pdf.')
 flags.DEFINE_enum('figure', None, list(figures.FIGURES), 'figures: which figure.')
 flags.DEFINE_list('runs', [], 'figures: sweep directories (pearson, ablation) or run '

@@ -37,9 +37,13 @@ def _quiet() -> Iterator[None]:
 
 def manager(workdir: str, kind: str, max_to_keep: int = 1) -> ocp.CheckpointManager:
   """The checkpoint manager of `kind` ('latest' or 'best') in a run directory."""
+  return _manager_at(os.path.join(workdir, 'checkpoints', kind), max_to_keep)
+
+
+def _manager_at(directory: str, max_to_keep: int = 1) -> ocp.CheckpointManager:
   with _quiet():
     return ocp.CheckpointManager(
-        os.path.abspath(os.path.join(workdir, 'checkpoints', kind)),
+        os.path.abspath(directory),
         options=ocp.CheckpointManagerOptions(
             max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False),
         item_names=('state', 'meta'))
@@ -72,19 +76,42 @@ def restore(mngr: ocp.CheckpointManager, target: Any | None = None,
   return restored['state'], restored['meta']
 
 
-def find_run_checkpoint(path: str) -> ocp.CheckpointManager:
-  """The best, else the latest, checkpoint manager of a run directory `path`.
+def drop_steps_after(mngr: ocp.CheckpointManager, step: int) -> list[int]:
+  """Deletes the checkpoints of `mngr` newer than `step` (a resumed run replays them)."""
+  dropped = [s for s in mngr.all_steps() if s > step]
+  with _quiet():
+    for s in dropped:
+      mngr.delete(s)
+  return dropped
+
+
+def _is_step_dir(path: str) -> bool:
+  return os.path.basename(os.path.normpath(path)).isdigit() and os.path.isdir(
+      os.path.join(path, 'state'))
+
+
+def find_checkpoint(path: str) -> tuple[ocp.CheckpointManager, int]:
+  """The manager and step a checkpoint path points at.
+
+  `path` may be a run directory (its best checkpoint, else its latest), a
+  manager directory such as `{run}/checkpoints/best` (its newest step), or one
+  step directory such as `{run}/checkpoints/best/400`.
 
   Raises:
-    FileNotFoundError: if `path` holds neither.
+    FileNotFoundError: naming `path`, if it holds no checkpoint.
   """
-  for kind in (BEST, LATEST):
-    if os.path.isdir(os.path.join(path, 'checkpoints', kind)):
-      mngr = manager(path, kind)
-      if mngr.latest_step() is not None:
-        return mngr
+  if _is_step_dir(path):
+    return _manager_at(os.path.dirname(os.path.normpath(path))), int(os.path.basename(
+        os.path.normpath(path)))
+  candidates = [os.path.join(path, 'checkpoints', kind) for kind in (BEST, LATEST)] + [path]
+  for directory in candidates:
+    if os.path.isdir(directory) and any(_is_step_dir(os.path.join(directory, name))
+                                        for name in os.listdir(directory)):
+      mngr = _manager_at(directory)
+      return mngr, mngr.latest_step()
   raise FileNotFoundError(
-      f'{path}: no checkpoint found (looked for checkpoints/best and checkpoints/latest).')
+      f'{path}: no checkpoint found (expected a run directory with checkpoints/best or '
+      'checkpoints/latest, a checkpoint directory, or one of its step directories).')
 
 
 def check_init_source(init_from: str) -> None:
@@ -95,16 +122,22 @@ def check_init_source(init_from: str) -> None:
     path = init_from[len('pyg:'):]
     if not os.path.isfile(path):
       raise FileNotFoundError(f'init_from {init_from}: no such weight file {path}.')
-  elif not os.path.isdir(os.path.join(init_from, 'checkpoints')):
-    raise FileNotFoundError(
-        f'init_from {init_from}: not a run directory with checkpoints/ '
-        '(give a training workdir or pyg:PATH).')
+    return
+  try:
+    find_checkpoint(init_from)
+  except FileNotFoundError as error:
+    raise FileNotFoundError(f'init_from {error} Or give pyg:PATH for the authors\' '
+                            'weights.') from None
 
 
-def load_params(init_from: str) -> dict:
-  """Model parameters from 'pyg:PATH' (the authors' weights) or a run directory."""
-  check_init_source(init_from)
-  if init_from.startswith('pyg:'):
-    return pyg_import.load_params(init_from[len('pyg:'):])
-  state, _ = restore(find_run_checkpoint(init_from))
+def load_params(source: str) -> dict:
+  """Model parameters from 'pyg:PATH' (the authors' weights) or a checkpoint path.
+
+  A checkpoint path is anything `find_checkpoint` accepts.
+  """
+  if source.startswith('pyg:'):
+    check_init_source(source)
+    return pyg_import.load_params(source[len('pyg:'):])
+  mngr, step = find_checkpoint(source)
+  state, _ = restore(mngr, step=step)
   return jax.tree.map(np.asarray, state['params'])

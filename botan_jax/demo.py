@@ -35,10 +35,8 @@ def run_demo(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   train.train_and_evaluate(train_config, run_dir)
   evaluation = inference.evaluate(train_config, run_dir)
 
-  prediction_dir = os.path.join(workdir, 'predictions')
-  os.makedirs(prediction_dir, exist_ok=True)  # One file per input, however many.
   predictions = inference.predict(train_config, run_dir, train_config.data.test_pattern,
-                                  prediction_dir)
+                                  os.path.join(workdir, 'predictions'))
   first_test = io.find_files(train_config.data.test_pattern)[0]
   box = io.read_botan_npz(first_test).box[2]
   figure_dir = os.path.join(workdir, 'figures')

@@ -1,13 +1,17 @@
 """Prediction and evaluation from a checkpoint or from the authors' weights.
 
 `predict` writes, per input configuration, an npz with `node_pred` (N,),
-`edge_index` (2, E: senders then receivers) and `edge_pred` (E,), and, when
+`edge_index` (2, E: senders then receivers), `edge_pred` (E,) and
+`model_digest` (a fingerprint of the model that wrote it), and, when
 the input holds trajectories, `node_target`, `edge_target`, `node_mask`,
 `edge_mask`, `pearson_node` and `pearson_edge` (on the evaluation masks).
 `evaluate` writes `evaluation.json` with the Pearson values per test file and
 their means.
 """
 
+import dataclasses
+import hashlib
+import json
 import os
 from typing import Any
 
@@ -17,6 +21,7 @@ import numpy as np
 from absl import logging
 
 from botan_jax import checkpoints
+from botan_jax import graphs
 from botan_jax import input_pipeline
 from botan_jax import io
 from botan_jax import metrics
@@ -24,22 +29,16 @@ from botan_jax import train
 
 
 def load_params(config: ml_collections.ConfigDict, workdir: str | None) -> Any:
-  """Parameters from `config.init_from` when set, else from the workdir's best (or latest) checkpoint."""
+  """Parameters from `config.init_from` when set, else from the workdir's best (or latest)."""
   if config.init_from:
+    if workdir:
+      logging.warning('Predicting with init_from %s, not with the checkpoints of --workdir %s.',
+                      config.init_from, workdir)
+    checkpoints.check_init_source(config.init_from)
     return checkpoints.load_params(config.init_from)
   if not workdir:
     raise ValueError('Give --workdir (a training run) or --config.init_from.')
   return checkpoints.load_params(workdir)
-
-
-def _unpad(graph_set: input_pipeline.GraphSet, k: int) -> Any:
-  """The k-th graph of a set on the host, without its padding."""
-  graph = jax.tree.map(lambda x: x[k], graph_set.graphs)
-  nodes, edges = int(graph.n_node[0]), int(graph.n_edge[0])
-  return graph._replace(
-      nodes={key: v[:nodes] for key, v in graph.nodes.items()},
-      edges={key: v[:edges] for key, v in graph.edges.items()},
-      senders=graph.senders[:edges], receivers=graph.receivers[:edges])
 
 
 def prediction_record(graph: Any, node_pred: np.ndarray, edge_pred: np.ndarray) -> dict:
@@ -60,36 +59,72 @@ def prediction_record(graph: Any, node_pred: np.ndarray, edge_pred: np.ndarray) 
 
 
 def output_paths(inputs: list[str], output: str) -> list[str]:
-  """One output file: `output` itself; several: `output/{input stem}_pred.npz`."""
-  if len(inputs) == 1 and not os.path.isdir(output):
+  """Where predictions go: `output` itself when it names an .npz file and there is one
+  input; otherwise the directory `output`, as `{input stem}_pred.npz`.
+
+  Raises:
+    ValueError: for several inputs and an .npz `output`, or inputs whose
+      output names clash.
+  """
+  if output.endswith('.npz') and not os.path.isdir(output):
+    if len(inputs) > 1:
+      raise ValueError(f'--output {output} names one file, but {len(inputs)} inputs match; '
+                       'give a directory.')
     return [output]
-  return [os.path.join(output, os.path.splitext(os.path.basename(p))[0] + '_pred.npz')
-          for p in inputs]
+  destinations = [os.path.join(output, os.path.splitext(os.path.basename(p))[0] + '_pred.npz')
+                  for p in inputs]
+  first_input = {}
+  for path, destination in zip(inputs, destinations):
+    if destination in first_input:
+      raise ValueError(f'{first_input[destination]} and {path} would both be written to '
+                       f'{destination}; predict them into separate --output directories.')
+    first_input[destination] = path
+  return destinations
+
+
+def model_digest(params: Any, config: ml_collections.ConfigDict) -> str:
+  """A fingerprint of what predictions depend on: parameters, model, graphs and time index."""
+  digest = hashlib.sha1(json.dumps([config.model.to_dict(), dataclasses.asdict(
+      train.graph_spec(config)), config.data.pickle_time_index], sort_keys=True).encode())
+  for leaf in jax.tree.leaves(params):
+    digest.update(np.ascontiguousarray(leaf, np.float32).tobytes())
+  return digest.hexdigest()
+
+
+def _written_by(path: str, digest: str) -> bool:
+  """Whether the prediction file `path` exists and was written by the model of `digest`."""
+  if not os.path.exists(path):
+    return False
+  with np.load(path) as existing:
+    return 'model_digest' in existing.files and str(existing['model_digest']) == digest
 
 
 def predict(config: ml_collections.ConfigDict, workdir: str | None, input_pattern: str,
             output: str) -> list[str]:
   """Predicts every configuration matching `input_pattern`; returns the files written.
 
-  A rerun skips outputs that already exist (writes are atomic).
+  A rerun with the same model skips outputs that already exist (writes are
+  atomic, so an existing file is complete); outputs of another model are
+  replaced. Inputs with and without trajectories may be mixed.
   """
   inputs = io.find_files(input_pattern)
-  params = load_params(config, workdir)
   destinations = output_paths(inputs, output)
-  todo = [(p, d) for p, d in zip(inputs, destinations) if not os.path.exists(d)]
+  params = load_params(config, workdir)
+  digest = model_digest(params, config)
+  todo = [(p, d) for p, d in zip(inputs, destinations) if not _written_by(d, digest)]
   if len(todo) < len(inputs):
-    logging.info('Skipping %d inputs whose predictions exist.', len(inputs) - len(todo))
+    logging.info('Skipping %d inputs whose predictions by this model exist.',
+                 len(inputs) - len(todo))
   if not todo:
     return destinations
-  graph_set = input_pipeline.load_graph_set(
-      [p for p, _ in todo], train.graph_spec(config), train.cache_dir(config),
-      time_index=config.data.pickle_time_index)
+  loaded = [input_pipeline.load_graph(p, train.graph_spec(config), train.cache_dir(config),
+                                      config.data.pickle_time_index) for p, _ in todo]
+  budget = input_pipeline.padding_budget_of(loaded)
   predict_fn = train.make_predict_fn(train.create_model(config))
-  for k, (path, destination) in enumerate(todo):
-    node_pred, edge_pred = jax.device_get(
-        predict_fn(params, jax.tree.map(lambda x, k=k: x[k], graph_set.graphs)))
-    record = prediction_record(_unpad(graph_set, k), node_pred, edge_pred)
-    io.save_npz(destination, **record)
+  for k, ((path, destination), graph) in enumerate(zip(todo, loaded)):
+    node_pred, edge_pred = jax.device_get(predict_fn(params, graphs.pad(graph, *budget)))
+    record = prediction_record(graph, node_pred, edge_pred)
+    io.save_npz(destination, model_digest=np.array(digest), **record)
     summary = (f' Pearson S {record["pearson_node"]:.4f}, E {record["pearson_edge"]:.4f}'
                if 'pearson_node' in record else '')
     logging.info('[%d/%d] %s -> %s%s', k + 1, len(todo), path, destination, summary)
@@ -101,7 +136,9 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   test_files = io.find_files(config.data.test_pattern, config.data.time_index)
   params = checkpoints.load_params(workdir)
   test_set = input_pipeline.load_graph_set(test_files, train.graph_spec(config),
-                                           train.cache_dir(config))
+                                           train.cache_dir(config),
+                                           time_index=config.data.pickle_time_index,
+                                           require_targets=True)
   evaluation = train.evaluate_graphs(train.make_predict_fn(train.create_model(config)),
                                      params, test_set)
   io.save_json(os.path.join(workdir, 'evaluation.json'), evaluation)

@@ -98,12 +98,15 @@ def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None =
     path: a BOTAN npz or DeepMind pickle.
     spec: graph definition.
     cache_dir: where built graphs are kept (None: no cache). Entries are keyed
-      by the file's path, size and mtime, by `spec` and by `time_index`.
+      by the file's path, size and mtime, by `spec` and, for pickles, by
+      `time_index`.
     time_index: 0-based time index for DeepMind pickles.
   """
   cached = None
   if cache_dir is not None:
-    cached = _cache_path(path, spec, cache_dir, time_index)
+    # Only pickles hold several times; an npz is one graph whatever the index.
+    key_index = time_index if path.endswith(('.pickle', '.pkl')) else None
+    cached = _cache_path(path, spec, cache_dir, key_index)
     if os.path.exists(cached):
       return _load_graph(cached)
   graph = make_graph(io.load_sample(path, time_index), spec)
@@ -129,23 +132,40 @@ class GraphSet:
 
 def load_graph_set(files: list[str], spec: GraphSpec = GraphSpec(),
                    cache_dir: str | None = None, budget: tuple[int, int] | None = None,
-                   time_index: int | None = None) -> GraphSet:
+                   time_index: int | None = None, require_targets: bool = False) -> GraphSet:
   """Loads, pads to one budget and stacks the graphs of `files`.
 
   Args:
     budget: (nodes, edges) after padding; by default the smallest multiple of
       256 above the largest graph.
+    require_targets: fail unless every file holds trajectories (training and
+      evaluation); otherwise the files must agree on having them.
+
+  Raises:
+    io.DataError: naming the file, where targets are missing as described.
   """
   loaded = []
   for k, path in enumerate(files):
     loaded.append(load_graph(path, spec, cache_dir, time_index))
     if (k + 1) % 50 == 0 or k + 1 == len(files):
       logging.info('Graphs: %d/%d loaded.', k + 1, len(files))
+  with_targets = ['target' in g.nodes for g in loaded]
+  if require_targets and not all(with_targets):
+    raise io.DataError(f'{files[with_targets.index(False)]}: no trajectories (positions), so no '
+                       'targets; training and evaluation need them.')
+  if len(set(with_targets)) > 1:
+    raise io.DataError(f'{files[with_targets.index(False)]} has no trajectories but '
+                       f'{files[with_targets.index(True)]} has: one set cannot mix the two.')
   if budget is None:
-    budget = graphs.padding_budget(max(int(g.n_node[0]) for g in loaded),
-                                   max(int(g.n_edge[0]) for g in loaded))
+    budget = padding_budget_of(loaded)
   padded = [graphs.pad(g, *budget) for g in loaded]
   return GraphSet(graphs=graphs.stack(padded), files=tuple(files))
+
+
+def padding_budget_of(loaded: list[jraph.GraphsTuple]) -> tuple[int, int]:
+  """The padding budget (nodes, edges) that fits every unpadded graph of `loaded`."""
+  return graphs.padding_budget(max(int(g.n_node[0]) for g in loaded),
+                               max(int(g.n_edge[0]) for g in loaded))
 
 
 def random_axis_transform(key: jax.Array) -> jax.Array:

@@ -30,6 +30,15 @@ BOTAN_NAME = re.compile(
     r'isoconfig_N(?P<n>\d+)T(?P<t>[\d.]+?)_(?P<id>\d+)_tc(?P<tc>\d+)\.npz$')
 
 
+def _read_umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
+_UMASK = _read_umask()  # Read once, at import: os.umask is process-wide.
+
+
 class DataError(ValueError):
   """Raised for unreadable or inconsistent input data; the message names the file."""
 
@@ -257,6 +266,7 @@ def atomic_path(path: str | Path) -> Iterator[str]:
   fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp' + path.suffix,
                              dir=path.parent)
   os.close(fd)
+  os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual mode.
   try:
     yield tmp
     os.replace(tmp, path)

@@ -207,7 +207,8 @@ def evaluate_graphs(predict, params: Any, graph_set: input_pipeline.GraphSet,
   mean = {k: float(np.mean([v[k] for v in per_file.values()]))
           for k in ('pearson_node', 'pearson_edge')}
   counts = [np.sum(graph_set.graphs.nodes['valid']), np.sum(graph_set.graphs.edges['valid'])]
-  node_mse, edge_mse = (squared_errors_sum / counts).tolist()
+  node_mse, edge_mse = [float(total / count) if count else float('nan')
+                        for total, count in zip(squared_errors_sum, counts)]
   return dict(per_file=per_file, node_mse=node_mse, edge_mse=edge_mse, **mean)
 
 
@@ -230,6 +231,9 @@ def validate_config(config: ml_collections.ConfigDict) -> tuple[list[str], list[
                      f'got {config.model.dtype!r}.')
   if config.num_epochs < 0 or config.batch_size < 0:
     raise ValueError('config.num_epochs and config.batch_size must be >= 0.')
+  for field in ('eval_every_epochs', 'checkpoint_every_epochs', 'log_every_steps'):
+    if config[field] < 1:
+      raise ValueError(f'config.{field} must be >= 1, got {config[field]}.')
   checkpoints.check_init_source(config.init_from)
   train_files = io.find_files(config.data.train_pattern, config.data.time_index)
   test_files = io.find_files(config.data.test_pattern, config.data.time_index)
@@ -263,27 +267,51 @@ def epoch_order(seed: int, epoch: int, num_graphs: int) -> np.ndarray:
 class MetricsLog:
   """Appends JSON lines to {workdir}/metrics.jsonl, dropping lines past a resumed step.
 
-  With `write_tensorboard`, the scalar fields also go to TensorBoard event files under
-  {workdir}/tensorboard/ (tags train/..., test/... and speed/...).
+  A run that resumes at step S keeps the lines of steps up to S (all written
+  before checkpoint S was saved); one that starts at step 0 keeps none. A
+  last line cut short by an interruption is dropped. With `write_tensorboard`,
+  the scalar fields also go to TensorBoard event files under
+  {workdir}/tensorboard/ (tags train/..., test/... and speed/...). Only the
+  first process of a multi-host run writes.
   """
 
   def __init__(self, workdir: str, resume_step: int, write_tensorboard: bool = False):
     self.path = os.path.join(workdir, 'metrics.jsonl')
-    if os.path.exists(self.path):
-      with open(self.path) as f:
-        kept = [line for line in f if line.strip() and json.loads(line)['step'] <= resume_step]
+    self.enabled = jax.process_index() == 0
+    if self.enabled and os.path.exists(self.path):
+      kept = [line for line in _complete_records(self.path)
+              if resume_step > 0 and json.loads(line)['step'] <= resume_step]
       with io.atomic_path(self.path) as tmp, open(tmp, 'w') as f:
         f.writelines(kept)
     self.scalars = (tensorboard.ScalarWriter(os.path.join(workdir, 'tensorboard'))
-                    if write_tensorboard else None)
+                    if write_tensorboard and self.enabled else None)
 
   def write(self, **record: Any) -> None:
+    if not self.enabled:
+      return
     with open(self.path, 'a') as f:
       f.write(json.dumps(record) + '\n')
     if self.scalars is not None:
       self.scalars.write(record['step'], {
           _tensorboard_tag(key): value for key, value in record.items()
           if key not in ('step', 'epoch') and isinstance(value, (int, float))})
+
+
+def _complete_records(path: str) -> list[str]:
+  """The lines of a metrics file that parse as JSON; a torn last line is dropped with a warning."""
+  with open(path) as f:
+    lines = [line for line in f if line.strip()]
+  complete = []
+  for number, line in enumerate(lines, 1):
+    try:
+      json.loads(line)
+    except json.JSONDecodeError:
+      if number < len(lines):
+        raise io.DataError(f'{path}: line {number} is not JSON; the metrics file is damaged.')
+      logging.warning('%s: dropping an incomplete last line (an interrupted write).', path)
+      continue
+    complete.append(line if line.endswith('\n') else line + '\n')
+  return complete
 
 
 def _tensorboard_tag(key: str) -> str:
@@ -304,6 +332,38 @@ def _selection_score(evaluation: dict, loss_p: float) -> float:
   return evaluation['pearson_edge'] if loss_p == 0.0 else evaluation['pearson_node']
 
 
+# Fields that fix a run's data order, objective and parameters: a resume must keep them.
+RESUME_FIELDS = ('seed', 'loss_p', 'augmentation', 'node_target', 'model', 'data.edge_cutoff')
+
+
+def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Refuses to resume a run in `workdir` with a config that changes what its steps mean.
+
+  The graphs per step and the fields of RESUME_FIELDS must match the run's
+  config.json; num_epochs, intervals and test files may change.
+  """
+  saved_path = os.path.join(workdir, 'config.json')
+  latest = os.path.join(workdir, 'checkpoints', checkpoints.LATEST)
+  if not (os.path.exists(saved_path) and os.path.isdir(latest) and os.listdir(latest)):
+    return
+  with open(saved_path) as f:
+    saved = ml_collections.ConfigDict(json.load(f))
+  differing = [field for field in RESUME_FIELDS
+               if _field(saved, field) != _field(config, field)]
+  if graphs_per_step(saved) != graphs_per_step(config):
+    differing.append('graphs per step (batch_size)')
+  if differing:
+    raise ValueError(f'{workdir} holds a run with other {", ".join(differing)}; resuming it with '
+                     'this config would mix two runs. Use a new --workdir.')
+
+
+def _field(config: ml_collections.ConfigDict, dotted: str) -> Any:
+  value = config
+  for part in dotted.split('.'):
+    value = value.get(part) if isinstance(value, ml_collections.ConfigDict) else None
+  return value.to_dict() if isinstance(value, ml_collections.ConfigDict) else value
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains from scratch, from `init_from`, or on from the workdir's latest checkpoint.
 
@@ -313,12 +373,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   run_start = time.perf_counter()
   train_files, test_files = validate_config(config)
   os.makedirs(workdir, exist_ok=True)
-  with io.atomic_path(os.path.join(workdir, 'config.json')) as tmp, open(tmp, 'w') as f:
-    f.write(config.to_json_best_effort(indent=2))
+  check_resumable(config, workdir)
+  if jax.process_index() == 0:
+    with io.atomic_path(os.path.join(workdir, 'config.json')) as tmp, open(tmp, 'w') as f:
+      f.write(config.to_json_best_effort(indent=2))
 
-  spec = graph_spec(config)
-  train_set = input_pipeline.load_graph_set(train_files, spec, cache_dir(config))
-  test_set = input_pipeline.load_graph_set(test_files, spec, cache_dir(config))
+  load = lambda files: input_pipeline.load_graph_set(
+      files, graph_spec(config), cache_dir(config), time_index=config.data.pickle_time_index,
+      require_targets=True)
+  train_set, test_set = load(train_files), load(test_files)
   global_batch = graphs_per_step(config)
   mesh = make_mesh(global_batch)
   model, optimizer = create_model(config), create_optimizer(config)
@@ -336,6 +399,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     logging.info('Resuming from step %d (%s).', int(state.step), latest.directory)
   else:
     state, best_score = initial_state(config, model, optimizer, example), -math.inf
+  # A best checkpoint saved after the latest one lies in the future the run replays.
+  if dropped := checkpoints.drop_steps_after(best, int(state.step)):
+    logging.info('Dropped best checkpoints of steps %s, past the resumed step.', dropped)
   log = MetricsLog(workdir, int(state.step), config.tensorboard)
 
   replicated = P()
@@ -360,7 +426,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
               test_pearson_edge=initial['pearson_edge'],
               test_loss=_weighted_loss(initial, config.loss_p), test_per_file=initial['per_file'])
   epoch_losses: list[jax.Array] = []
-  timer_start, timed_steps = None, 0
+  timer_start, timed_steps, paused_s = None, 0, 0.0  # paused_s: evaluations and checkpoints.
   for step in range(int(state.step), total_steps):
     epoch, position = divmod(step, steps_per_epoch)
     indices = epoch_order(config.seed, epoch, len(train_set))[
@@ -374,7 +440,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     else:
       timed_steps += 1
     if (step + 1) % config.log_every_steps == 0:
-      log.write(step=step + 1, epoch=epoch, **{k: float(v) for k, v in step_metrics.items()})
+      log.write(step=step + 1, epoch=epoch + 1, **{k: float(v) for k, v in step_metrics.items()})
     if position + 1 < steps_per_epoch:
       continue
 
@@ -382,11 +448,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     last = step + 1 == total_steps
     train_loss = float(np.mean(jax.device_get(epoch_losses)))
     epoch_losses = []
+    pause_start = time.perf_counter()
     if epoch_done % config.eval_every_epochs == 0 or last:
+      elapsed = pause_start - timer_start
+      steps_per_s = timed_steps / (elapsed - paused_s) if timed_steps else float('nan')
+      wall_steps_per_s = timed_steps / elapsed if timed_steps else float('nan')
+      eta = (total_steps - step - 1) / wall_steps_per_s if timed_steps else float('nan')
       evaluation = evaluate_graphs(predict, state.params, test_set, test_graphs)
-      elapsed = time.perf_counter() - timer_start
-      steps_per_s = timed_steps / elapsed if timed_steps else float('nan')
-      eta = (total_steps - step - 1) / steps_per_s if timed_steps else float('nan')
       logging.info('epoch %d/%d step %d: train loss %.5f | test Pearson S %.4f E %.4f | '
                    '%.2f graphs/s | ETA %s', epoch_done, config.num_epochs, step + 1, train_loss,
                    evaluation['pearson_node'], evaluation['pearson_edge'],
@@ -404,6 +472,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                                                      best_score=best_score))
     if epoch_done % config.checkpoint_every_epochs == 0 or last:
       checkpoints.save(latest, step + 1, state, dict(epoch=epoch_done, best_score=best_score))
+    paused_s += time.perf_counter() - pause_start
   if evaluation is None:
     evaluation = evaluate_graphs(predict, state.params, test_set, test_graphs)
   return evaluation

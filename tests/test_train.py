@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from botan_jax import checkpoints
+from botan_jax import inference
 from botan_jax import input_pipeline
 from botan_jax import io
 from botan_jax import models
@@ -89,6 +91,100 @@ def test_resuming_from_a_checkpoint_equals_training_straight_through(tmp_path):
   records = [json.loads(line) for line in open(tmp_path / 'resumed' / 'metrics.jsonl')]
   assert [r['step'] for r in records if 'loss' in r] == list(range(1, 9))
   assert [r['epoch'] for r in records if 'test_pearson_node' in r] == [0, 1, 2]
+
+
+def test_resuming_after_a_best_checkpoint_newer_than_the_latest(tmp_path):
+  """An interruption between the best and the latest save: the rerun replays, not crashes."""
+  config = small_config(tmp_path, num_epochs=1, learning_rate=1e-3)  # Best and latest: step 4.
+  train.train_and_evaluate(config, str(tmp_path / 'straight'))
+  train.train_and_evaluate(config, str(tmp_path / 'interrupted'))
+  run = tmp_path / 'interrupted'
+  shutil.rmtree(run / 'checkpoints' / 'latest')  # The latest save never happened ...
+  with open(run / 'metrics.jsonl', 'a') as f:
+    f.write('{"step": 5, "epoch": 2, "los')      # ... and the log was cut mid-line.
+  train.train_and_evaluate(config, str(run))
+  straight, resumed = latest_params(tmp_path / 'straight'), latest_params(run)
+  for a, b in zip(jax.tree.leaves(straight['params']), jax.tree.leaves(resumed['params'])):
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+  records = [json.loads(line) for line in open(run / 'metrics.jsonl')]
+  assert [r['step'] for r in records] == [
+      json.loads(line)['step'] for line in open(tmp_path / 'straight' / 'metrics.jsonl')]
+  assert records.count(records[0]) == 1  # The step-0 evaluation is written once.
+
+
+def test_metrics_log_keeps_complete_lines_up_to_the_resumed_step(tmp_path):
+  path = tmp_path / 'metrics.jsonl'
+  lines = ['{"step": 0}\n', '{"step": 1}\n', '{"step": 2}\n']
+  path.write_text(''.join(lines) + '{"step": 3, "lo')
+  train.MetricsLog(str(tmp_path), resume_step=1)
+  assert path.read_text() == ''.join(lines[:2])
+  train.MetricsLog(str(tmp_path), resume_step=0)
+  assert path.read_text() == ''
+  path.write_text(lines[0] + '{"step": 1, "lo\n' + lines[2])
+  with pytest.raises(io.DataError, match='line 2 is not JSON'):
+    train.MetricsLog(str(tmp_path), resume_step=2)
+
+
+def test_resuming_with_another_seed_or_batch_is_refused(tmp_path):
+  config = small_config(tmp_path, num_epochs=1)
+  train.train_and_evaluate(config, str(tmp_path / 'run'))
+  for field, value in (('seed', 7), ('batch_size', 2)):
+    changed = small_config(tmp_path, num_epochs=2, **{field: value})
+    with pytest.raises(ValueError, match='Use a new --workdir'):
+      train.train_and_evaluate(changed, str(tmp_path / 'run'))
+  train.train_and_evaluate(small_config(tmp_path, num_epochs=2), str(tmp_path / 'run'))
+
+
+def test_training_and_evaluation_need_trajectories(tmp_path):
+  config = small_config(tmp_path, num_epochs=1)
+  sample = io.load_sample(str(sorted((tmp_path / 'train').glob('*.npz'))[0]))
+  io.save_npz(tmp_path / 'train' / 'isoconfig_N160T0.44_9_tc07.npz',
+              types=sample.types.astype(np.int8), initial_positions=sample.initial_positions)
+  with pytest.raises(io.DataError, match='_9_tc07.npz: no trajectories'):
+    train.train_and_evaluate(config, str(tmp_path / 'run'))
+
+
+def test_predict_writes_each_model_s_outputs_once_and_refuses_clashes(tmp_path):
+  config = small_config(tmp_path, num_epochs=1)
+  train.train_and_evaluate(config, str(tmp_path / 'run_a'))
+  train.train_and_evaluate(small_config(tmp_path, num_epochs=1, seed=1), str(tmp_path / 'run_b'))
+  new = tmp_path / 'new'
+  with_runs = synthetic.write_botan_files(new, 1, first_id=500, seed=5)[0]
+  sample = io.load_sample(with_runs)
+  io.save_npz(new / 'isoconfig_N160T0.44_501_tc07.npz', types=sample.types.astype(np.int8),
+              initial_positions=sample.initial_positions)  # No trajectories: no targets.
+
+  written = inference.predict(config, str(tmp_path / 'run_a'), str(new), str(tmp_path / 'out'))
+  assert [os.path.basename(p) for p in written] == ['isoconfig_N160T0.44_500_tc07_pred.npz',
+                                                    'isoconfig_N160T0.44_501_tc07_pred.npz']
+  assert 'pearson_node' in np.load(written[0]) and 'pearson_node' not in np.load(written[1])
+  stamp = lambda: [os.stat(p).st_mtime_ns for p in written]
+  first = stamp()
+  inference.predict(config, str(tmp_path / 'run_a'), str(new), str(tmp_path / 'out'))
+  assert stamp() == first  # Same model: kept.
+  inference.predict(config, str(tmp_path / 'run_b'), str(new), str(tmp_path / 'out'))
+  assert all(b != a for a, b in zip(first, stamp()))  # Another model: replaced.
+
+  one = inference.predict(config, str(tmp_path / 'run_a'), with_runs, str(tmp_path / 'one') + '/')
+  assert one == [str(tmp_path / 'one' / 'isoconfig_N160T0.44_500_tc07_pred.npz')]
+  with pytest.raises(ValueError, match='names one file, but 2 inputs match'):
+    inference.predict(config, str(tmp_path / 'run_a'), str(new), str(tmp_path / 'x.npz'))
+  shutil.copytree(new, tmp_path / 'copy')
+  with pytest.raises(ValueError, match='would both be written'):
+    inference.predict(config, str(tmp_path / 'run_a'), str(tmp_path / '*' / '*_500_tc07.npz'),
+                      str(tmp_path / 'clash'))
+
+
+def test_training_reads_pickles_at_the_configured_time_index(tmp_path):
+  pickle_path = conftest.shared_file('data', 'deepmind_glassy', 'test_small.pickle')
+  config = small_config(tmp_path, num_epochs=1)
+  config.data.train_pattern = config.data.test_pattern = pickle_path
+  config.data.edge_cutoff = 1.2  # 20 particles: the box is 2.55 wide.
+  config.data.pickle_time_index = 10
+  with pytest.raises(io.DataError, match='time index 10 absent'):
+    train.train_and_evaluate(config, str(tmp_path / 'run'))
+  config.data.pickle_time_index = 9
+  train.train_and_evaluate(config, str(tmp_path / 'run'))
 
 
 def test_training_improves_the_fit_and_keeps_the_best_checkpoint(tmp_path):
@@ -186,10 +282,13 @@ def test_two_devices_give_the_update_of_one_device():
 @pytest.mark.parametrize('field,value,message', [
     ('loss_p', 1.5, r'loss_p must lie in \[0, 1\]'),
     ('loss_p', -0.1, r'loss_p must lie in \[0, 1\]'),
-    ('init_from', '/nonexistent/run', 'init_from /nonexistent/run: not a run directory'),
+    ('init_from', '/nonexistent/run', 'init_from /nonexistent/run: no checkpoint found'),
     ('init_from', 'pyg:/nonexistent/model.npz', 'no such weight file'),
     ('augmentation', 'shear', 'augmentation must be'),
     ('model.dtype', 'float16', 'model.dtype must be one of float32, bfloat16'),
+    ('eval_every_epochs', 0, 'eval_every_epochs must be >= 1'),
+    ('checkpoint_every_epochs', 0, 'checkpoint_every_epochs must be >= 1'),
+    ('log_every_steps', 0, 'log_every_steps must be >= 1'),
 ])
 def test_bad_config_fails_before_any_work(tmp_path, field, value, message):
   config = small_config(tmp_path, num_epochs=1)
@@ -273,7 +372,7 @@ def test_predict_single_file_with_authors_weights(tmp_path):
   prediction = np.load(output)
   assert set(prediction.files) == {'node_pred', 'edge_index', 'edge_pred', 'node_target',
                                    'edge_target', 'node_mask', 'edge_mask', 'pearson_node',
-                                   'pearson_edge'}
+                                   'pearson_edge', 'model_digest'}
   np.testing.assert_array_equal(prediction['edge_index'], reference['edge_index'])
   np.testing.assert_allclose(prediction['edge_pred'], reference['edge_pred'], atol=1e-4)
   assert float(prediction['pearson_edge']) == pytest.approx(float(reference['pearson_edge']),
