@@ -28,6 +28,7 @@ from botan_jax.analysis import sweeps
 from botan_jax.md import generate
 
 MODES = ('train', 'evaluate', 'predict', 'generate', 'sweep', 'figures', 'demo')
+TRAINING_MODES = ('train', 'evaluate', 'predict')  # They take a configs/botan.py config.
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(
@@ -51,11 +52,19 @@ flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() first
 
 
 def main(argv):
-  del argv
-  if FLAGS.distributed:
-    jax.distributed.initialize()
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments {argv[1:]}: quote globs '
+                         '(--input="dir/*.npz") and write flags as --flag=value.')
   config = FLAGS.config
   mode = FLAGS.mode or config.get('mode', 'train')
+  if mode not in MODES:
+    raise app.UsageError(f'mode {mode!r} (from the config) is not one of {", ".join(MODES)}.')
+  if mode in TRAINING_MODES and config.get('mode', 'train') != 'train':
+    raise app.UsageError(f'--mode={mode} needs a training config such as '
+                         f'--config=configs/botan.py:T044_t130; the given one is for '
+                         f'mode {config.mode}.')
+  if FLAGS.distributed:
+    jax.distributed.initialize()
   logging.info('Mode %s, devices %s.', mode, jax.devices())
   if mode == 'train':
     train.train_and_evaluate(config, _required('workdir', mode))
@@ -68,13 +77,20 @@ def main(argv):
   elif mode == 'sweep':
     sweeps.run_sweep(config, _required('workdir', mode))
   elif mode == 'figures':
-    low, high = map(float, FLAGS.slab)
     written = figures.make_figure(_required('figure', mode), _required('output', mode),
                                   runs=FLAGS.runs, input_path=FLAGS.input, data=FLAGS.data,
-                                  slab=(low, high))
+                                  slab=_slab(FLAGS.slab))
     logging.info('Wrote %s.', ', '.join(written))
   elif mode == 'demo':
     demo.run_demo(config, FLAGS.workdir or config.default_workdir)
+
+
+def _slab(values: list[str]) -> tuple[float, float]:
+  try:
+    low, high = map(float, values)
+  except ValueError:
+    raise app.UsageError(f'--slab takes LOW,HIGH (two numbers), got {",".join(values)}.') from None
+  return low, high
 
 
 def _required(name: str, mode: str) -> str:

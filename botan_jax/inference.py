@@ -2,7 +2,8 @@
 
 `predict` writes, per input configuration, an npz with `node_pred` (N,),
 `edge_index` (2, E: senders then receivers), `edge_pred` (E,) and
-`model_digest` (a fingerprint of the model that wrote it), and, when
+`model_digest` (a fingerprint of the model that wrote it), `source_stamp`
+(that digest with the input file's fingerprint), and, when
 the input holds trajectories, `node_target`, `edge_target`, `node_mask`,
 `edge_mask`, `pearson_node` and `pearson_edge` (on the evaluation masks).
 `evaluate` writes `evaluation.json` with the Pearson values per test file and
@@ -13,6 +14,8 @@ import dataclasses
 import hashlib
 import json
 import os
+import zipfile
+import zlib
 from typing import Any
 
 import jax
@@ -63,9 +66,12 @@ def output_paths(inputs: list[str], output: str) -> list[str]:
   input; otherwise the directory `output`, as `{input stem}_pred.npz`.
 
   Raises:
-    ValueError: for several inputs and an .npz `output`, or inputs whose
-      output names clash.
+    ValueError: for several inputs and an .npz `output`, an existing file as
+      the directory, or inputs whose output names clash.
   """
+  if os.path.isfile(output) and not output.endswith('.npz'):
+    raise ValueError(f'--output {output}: an existing file not ending in .npz; give a '
+                     'directory, or an .npz path for a single input.')
   if output.endswith('.npz') and not os.path.isdir(output):
     if len(inputs) > 1:
       raise ValueError(f'--output {output} names one file, but {len(inputs)} inputs match; '
@@ -91,27 +97,37 @@ def model_digest(params: Any, config: ml_collections.ConfigDict) -> str:
   return digest.hexdigest()
 
 
-def _written_by(path: str, digest: str) -> bool:
-  """Whether the prediction file `path` exists and was written by the model of `digest`."""
+def _source_stamp(input_path: str, digest: str) -> str:
+  """The model digest and the input file's fingerprint, as stored in each prediction."""
+  return json.dumps([digest, io.file_fingerprint(input_path)])
+
+
+def _written_by(path: str, stamp: str) -> bool:
+  """Whether `path` holds a complete prediction with this `stamp` (same model, same input)."""
   if not os.path.exists(path):
     return False
-  with np.load(path) as existing:
-    return 'model_digest' in existing.files and str(existing['model_digest']) == digest
+  try:
+    with np.load(path) as existing:
+      return 'source_stamp' in existing.files and str(existing['source_stamp']) == stamp
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+    logging.warning('%s: unreadable (%s); predicting it again.', path, err)
+    return False
 
 
 def predict(config: ml_collections.ConfigDict, workdir: str | None, input_pattern: str,
             output: str) -> list[str]:
   """Predicts every configuration matching `input_pattern`; returns the files written.
 
-  A rerun with the same model skips outputs that already exist (writes are
-  atomic, so an existing file is complete); outputs of another model are
-  replaced. Inputs with and without trajectories may be mixed.
+  A rerun skips the outputs that the same model wrote from the same, unchanged
+  input (writes are atomic, so an existing file is complete); any other output
+  is replaced. Inputs with and without trajectories may be mixed.
   """
   inputs = io.find_files(input_pattern)
   destinations = output_paths(inputs, output)
   params = load_params(config, workdir)
   digest = model_digest(params, config)
-  todo = [(p, d) for p, d in zip(inputs, destinations) if not _written_by(d, digest)]
+  todo = [(p, d) for p, d in zip(inputs, destinations)
+          if not _written_by(d, _source_stamp(p, digest))]
   if len(todo) < len(inputs):
     logging.info('Skipping %d inputs whose predictions by this model exist.',
                  len(inputs) - len(todo))
@@ -124,7 +140,8 @@ def predict(config: ml_collections.ConfigDict, workdir: str | None, input_patter
   for k, ((path, destination), graph) in enumerate(zip(todo, loaded)):
     node_pred, edge_pred = jax.device_get(predict_fn(params, graphs.pad(graph, *budget)))
     record = prediction_record(graph, node_pred, edge_pred)
-    io.save_npz(destination, model_digest=np.array(digest), **record)
+    io.save_npz(destination, model_digest=np.array(digest),
+                source_stamp=np.array(_source_stamp(path, digest)), **record)
     summary = (f' Pearson S {record["pearson_node"]:.4f}, E {record["pearson_edge"]:.4f}'
                if 'pearson_node' in record else '')
     logging.info('[%d/%d] %s -> %s%s', k + 1, len(todo), path, destination, summary)

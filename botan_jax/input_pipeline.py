@@ -14,6 +14,8 @@ import dataclasses
 import hashlib
 import json
 import os
+import zipfile
+import zlib
 
 import jax
 import jax.numpy as jnp
@@ -38,7 +40,15 @@ class GraphSpec:
 
 
 def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.GraphsTuple:
-  """Builds the unpadded example graph of one sample (see the module docstring)."""
+  """Builds the unpadded example graph of one sample (see the module docstring).
+
+  Raises:
+    io.DataError: naming the sample's file, if its box is narrower than twice
+      the edge cut-off (periodic images would repeat).
+  """
+  if spec.edge_cutoff > 0.5 * float(np.min(sample.box)):
+    raise io.DataError(f'{sample.source}: the box {sample.box.tolist()} is too small for the '
+                       f'edge cut-off {spec.edge_cutoff}: each length must be at least twice it.')
   pairs = graphs.neighbour_pairs(sample.initial_positions, sample.box, spec.edge_cutoff)
   senders, receivers, pair_index, orientation = graphs.directed_edges(pairs)
   pair_vectors = graphs.minimum_image(
@@ -66,9 +76,8 @@ def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.Graphs
 
 
 def _cache_path(path: str, spec: GraphSpec, cache_dir: str, time_index: int | None) -> str:
-  stat = os.stat(path)
-  key = json.dumps([os.path.abspath(path), stat.st_size, stat.st_mtime_ns,
-                    dataclasses.asdict(spec), time_index, _CACHE_VERSION])
+  key = json.dumps([io.file_fingerprint(path), dataclasses.asdict(spec), time_index,
+                    _CACHE_VERSION])
   digest = hashlib.sha1(key.encode()).hexdigest()[:16]
   return os.path.join(cache_dir, f'{os.path.basename(path)}.{digest}.graph.npz')
 
@@ -98,8 +107,8 @@ def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None =
     path: a BOTAN npz or DeepMind pickle.
     spec: graph definition.
     cache_dir: where built graphs are kept (None: no cache). Entries are keyed
-      by the file's path, size and mtime, by `spec` and, for pickles, by
-      `time_index`.
+      by the file's `io.file_fingerprint`, by `spec` and, for pickles, by
+      `time_index`; an unreadable entry is rebuilt.
     time_index: 0-based time index for DeepMind pickles.
   """
   cached = None
@@ -108,7 +117,10 @@ def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None =
     key_index = time_index if path.endswith(('.pickle', '.pkl')) else None
     cached = _cache_path(path, spec, cache_dir, key_index)
     if os.path.exists(cached):
-      return _load_graph(cached)
+      try:
+        return _load_graph(cached)
+      except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        logging.warning('%s: unreadable cache entry (%s); rebuilding it.', cached, err)
   graph = make_graph(io.load_sample(path, time_index), spec)
   if cached is not None:
     _save_graph(cached, graph)

@@ -18,6 +18,8 @@ import os
 import pickle
 import re
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,8 +90,8 @@ def validate(sample: Sample) -> Sample:
   if not np.isin(sample.types, [t.value for t in system.ParticleType]).all():
     bad = np.unique(sample.types[~np.isin(sample.types, [0, 1])])
     fail(f'particle types must be 0 (A) or 1 (B); found {bad[:5].tolist()}.')
-  if sample.box.shape != (3,) or not np.all(sample.box > 0):
-    fail(f'box must be 3 positive lengths, got {sample.box}.')
+  if sample.box.shape != (3,) or not np.all(np.isfinite(sample.box) & (sample.box > 0)):
+    fail(f'box must be 3 positive finite lengths, got {sample.box}.')
   if not np.isfinite(pos).all():
     fail(f'initial positions contain {np.count_nonzero(~np.isfinite(pos))} NaN/inf values.')
   traj = sample.trajectory_positions
@@ -100,6 +102,22 @@ def validate(sample: Sample) -> Sample:
       fail(f'trajectory positions contain {np.count_nonzero(~np.isfinite(traj))} '
            'NaN/inf values.')
   return sample
+
+
+def particle_types(raw: Any, path: str) -> np.ndarray:
+  """Particle types (N,) int32 from a stored array, which must hold exactly 0 (A) and 1 (B).
+
+  Checked before any conversion, so 0.5 or 2**32 cannot become a valid type.
+  """
+  raw = np.asarray(raw)
+  if raw.dtype.kind not in 'biuf':
+    raise DataError(f'{path}: particle types must be numbers 0 (A) or 1 (B), '
+                    f'got dtype {raw.dtype}.')
+  valid = np.isin(raw, [t.value for t in system.ParticleType])
+  if not valid.all():
+    raise DataError(f'{path}: particle types must be 0 (A) or 1 (B); found '
+                    f'{np.unique(raw[~valid])[:5].tolist()}.')
+  return raw.astype(np.int32)
 
 
 def _require(arrays: Any, keys: Sequence[str], path: str) -> None:
@@ -136,35 +154,45 @@ def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
     raise DataError(f'{path}: no such file.')
   try:
     with np.load(path) as arrays:
-      _require(arrays, ('types', 'initial_positions'), path)
       data = {k: np.asarray(arrays[k]) for k in arrays.files}
-  except (OSError, ValueError, EOFError) as err:
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
     raise DataError(f'{path}: not a readable npz file ({err}).') from err
+  _require(data, ('types', 'initial_positions'), path)
   name = parse_botan_name(path) or {}
-  initial = data['initial_positions'].astype(np.float64)
-  n = initial.shape[0] if initial.ndim == 2 else 0
-  if box is not None:
-    box_vec = np.full(3, float(box))
-  elif 'box' in data:
-    box_vec = np.broadcast_to(data['box'].astype(np.float64), (3,)).copy()
-  else:
-    box_vec = np.full(3, system.box_length(max(n, 1)))
-  temperature = float(data['temperature']) if 'temperature' in data else name.get('temperature')
-  if 'time' in data:
-    time = float(data['time'])
-  elif name and round(name['temperature'], 2) in system.TIME_POINTS:
-    time = system.time_point(name['temperature'], name['time_index'])
-  else:
-    time = None
-  traj = data.get('positions')
+  try:
+    initial = data['initial_positions'].astype(np.float64)
+    n = initial.shape[0] if initial.ndim == 2 else 0
+    if box is not None:
+      box_vec = np.full(3, float(box))
+    elif 'box' in data:
+      box_vec = np.broadcast_to(data['box'].astype(np.float64), (3,)).copy()
+    else:
+      box_vec = np.full(3, system.box_length(max(n, 1)))
+    temperature = (float(data['temperature']) if 'temperature' in data
+                   else name.get('temperature'))
+    time = float(data['time']) if 'time' in data else _table_time(name, path)
+    traj = data.get('positions')
+    traj = None if traj is None else traj.astype(np.float64)
+  except (ValueError, TypeError) as err:
+    raise DataError(f'{path}: malformed contents ({err}).') from err
   return validate(Sample(
       initial_positions=initial,
-      types=data['types'].astype(np.int32),
+      types=particle_types(data['types'], path),
       box=box_vec,
-      trajectory_positions=None if traj is None else traj.astype(np.float64),
+      trajectory_positions=traj,
       temperature=temperature,
       time=time,
       source=path))
+
+
+def _table_time(name: dict[str, Any], path: str) -> float | None:
+  """The time of a BOTAN file name's tcXX index in the paper's table, None off the table."""
+  if not name or round(name['temperature'], 2) not in system.TIME_POINTS:
+    return None
+  try:
+    return system.time_point(name['temperature'], name['time_index'])
+  except KeyError as err:
+    raise DataError(f'{path}: {err.args[0]}') from None
 
 
 def read_deepmind_pickle(path: str | Path, time_index: int = 0) -> Sample:
@@ -190,14 +218,20 @@ def read_deepmind_pickle(path: str | Path, time_index: int = 0) -> Sample:
     raise DataError(
         f'{path}: time index {time_index} absent; the file holds trajectories for '
         f'indices 0..{len(trajectories) - 1}.')
-  time = None
-  if 'time' in data and 'time_indices' in data:
-    time = float(data['time'][data['time_indices'][time_index]])
+  try:
+    time = None
+    if 'time' in data and 'time_indices' in data:
+      time = float(data['time'][data['time_indices'][time_index]])
+    initial = np.asarray(data['positions'], np.float64)
+    box = np.asarray(data['box'], np.float64)
+    trajectory = np.asarray(trajectories[time_index], np.float64)
+  except (ValueError, TypeError, IndexError, KeyError) as err:
+    raise DataError(f'{path}: malformed contents ({err!r}).') from err
   return validate(Sample(
-      initial_positions=np.asarray(data['positions'], np.float64),
-      types=np.asarray(data['types']).astype(np.int32),
-      box=np.asarray(data['box'], np.float64),
-      trajectory_positions=np.asarray(trajectories[time_index], np.float64),
+      initial_positions=initial,
+      types=particle_types(data['types'], path),
+      box=box,
+      trajectory_positions=trajectory,
       temperature=data.get('metadata', {}).get('temperature'),
       time=time,
       source=path))
@@ -223,7 +257,9 @@ def find_files(pattern: str, time_index: int | None = None) -> list[str]:
   """
   if os.path.isdir(pattern):
     matches = [p for ext in ('*.npz', '*.pickle', '*.pkl')
-               for p in glob.glob(os.path.join(pattern, ext))]
+               for p in glob.glob(os.path.join(glob.escape(pattern), ext))]
+  elif os.path.isfile(pattern):  # Taken literally, also when its name holds [ or *.
+    matches = [pattern]
   else:
     matches = glob.glob(pattern)
   matches = sorted((p for p in matches if os.path.isfile(p)), key=_natural_key)
@@ -273,6 +309,16 @@ def atomic_path(path: str | Path) -> Iterator[str]:
   finally:
     if os.path.exists(tmp):
       os.remove(tmp)
+
+
+def file_fingerprint(path: str) -> list[Any]:
+  """What identifies a file's contents without reading them: path, size, mtime, ctime, inode.
+
+  The change time is set by the system on every write, so copies that restore
+  the modification time (`cp -p`, `rsync -a`) still change the fingerprint.
+  """
+  stat = os.stat(path)
+  return [os.path.abspath(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
 
 
 def save_npz(path: str | Path, **arrays: Any) -> None:

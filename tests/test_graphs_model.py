@@ -10,6 +10,7 @@ import pytest
 
 from botan_jax import graphs
 from botan_jax import input_pipeline
+from botan_jax import io
 from botan_jax import models
 from botan_jax import targets
 from tests import synthetic
@@ -168,6 +169,38 @@ def test_graph_cache_returns_the_built_graph_and_follows_file_changes(tmp_path):
                              input_pipeline.make_graph(other).nodes['target'])
   spec = input_pipeline.GraphSpec(edge_cutoff=1.5)
   assert len(input_pipeline.load_graph(path, spec, cache).senders) < len(rebuilt.senders)
+
+
+def test_graph_cache_sees_copies_that_keep_the_modification_time(tmp_path):
+  """A same-size file restored with its old mtime (cp -p, rsync -a) is not the cached one."""
+  path, = synthetic.write_botan_files(tmp_path / 'data', 1)
+  cache = str(tmp_path / 'cache')
+  input_pipeline.load_graph(path, cache_dir=cache)
+  stat = os.stat(path)
+  other = synthetic.random_sample(160, seed=7)
+  np.savez(path, types=other.types.astype(np.int8), initial_positions=other.initial_positions,
+           positions=other.trajectory_positions)
+  os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+  assert os.stat(path).st_size == stat.st_size
+  np.testing.assert_allclose(input_pipeline.load_graph(path, cache_dir=cache).nodes['target'],
+                             input_pipeline.make_graph(other).nodes['target'])
+
+
+def test_damaged_cache_entries_are_rebuilt(tmp_path):
+  path, = synthetic.write_botan_files(tmp_path / 'data', 1)
+  cache = tmp_path / 'cache'
+  built = input_pipeline.load_graph(path, cache_dir=str(cache))
+  entry, = cache.iterdir()
+  entry.write_bytes(entry.read_bytes()[:100])
+  rebuilt = input_pipeline.load_graph(path, cache_dir=str(cache))
+  np.testing.assert_array_equal(rebuilt.senders, built.senders)
+  assert input_pipeline.load_graph(path, cache_dir=str(cache)).senders.shape == built.senders.shape
+
+
+def test_a_box_too_small_for_the_cut_off_names_the_file(tmp_path):
+  path, = synthetic.write_botan_files(tmp_path / 'data', 1, num_particles=20)  # L = 2.55.
+  with pytest.raises(io.DataError, match=f'{path}: the box .* too small for the edge cut-off 2.0'):
+    input_pipeline.load_graph(path)
 
 
 def test_one_compilation_per_padding_budget():

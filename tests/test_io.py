@@ -130,6 +130,44 @@ def test_missing_keys_and_unreadable_files_are_named(tmp_path, good_arrays):
     io.read_botan_npz(garbage)
 
 
+@pytest.mark.parametrize('change,message', [
+    (dict(types=lambda a: np.where(a['types'] == 1, 0.5, 0.0)), r'found \[0\.5\]'),
+    (dict(types=lambda a: a['types'].astype(np.int64) + 2 ** 32), r'found \[4294967296'),
+    (dict(types=lambda a: np.where(a['types'] == 1, 'B', 'A')), 'must be numbers'),
+    (dict(box=lambda a: np.full(3, np.inf)), 'box must be 3 positive finite lengths'),
+    (dict(box=lambda a: np.ones(2) * 9.0), 'malformed contents'),
+    (dict(time=lambda a: np.ones(3)), 'malformed contents'),
+])
+def test_malformed_contents_are_named_not_converted(tmp_path, good_arrays, change, message):
+  arrays = dict(good_arrays, **{key: make(good_arrays) for key, make in change.items()})
+  path = _write(tmp_path / 'isoconfig_N40T0.44_1_tc07.npz', **arrays)
+  with pytest.raises(io.DataError, match=rf'{path}: .*{message}'):
+    io.read_botan_npz(path)
+
+
+def test_damaged_files_and_off_table_names_are_named(tmp_path, good_arrays):
+  path = _write(tmp_path / 'isoconfig_N40T0.44_1_tc07.npz', **good_arrays)
+  data = open(path, 'rb').read()
+  truncated = tmp_path / 'isoconfig_N40T0.44_2_tc07.npz'
+  truncated.write_bytes(data[:len(data) // 2])
+  with pytest.raises(io.DataError, match=f'{truncated}: not a readable npz'):
+    io.read_botan_npz(truncated)
+  off_table = _write(tmp_path / 'isoconfig_N40T0.44_3_tc11.npz', **good_arrays)
+  with pytest.raises(io.DataError, match=f'{off_table}: Time index 11 outside 1..10'):
+    io.read_botan_npz(off_table)
+  only_types = _write(tmp_path / 'isoconfig_N40T0.44_4_tc07.npz', types=good_arrays['types'])
+  with pytest.raises(io.DataError, match=rf"^{only_types}: missing keys"):  # Named once.
+    io.read_botan_npz(only_types)
+
+
+def test_paths_with_glob_characters_are_taken_literally(tmp_path, good_arrays):
+  directory = tmp_path / 'run[1]'
+  directory.mkdir()
+  path = _write(directory / 'isoconfig_N40T0.44_1_tc07.npz', **good_arrays)
+  assert io.find_files(path) == [path]
+  assert io.find_files(str(directory)) == [path]
+
+
 def test_stored_box_time_and_temperature_take_precedence(tmp_path, good_arrays):
   path = _write(tmp_path / 'isoconfig_N40T0.44_1_tc07.npz', box=np.full(3, 9.0), time=2.5,
                 temperature=0.5, **good_arrays)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -163,7 +164,14 @@ def test_predict_writes_each_model_s_outputs_once_and_refuses_clashes(tmp_path):
   inference.predict(config, str(tmp_path / 'run_a'), str(new), str(tmp_path / 'out'))
   assert stamp() == first  # Same model: kept.
   inference.predict(config, str(tmp_path / 'run_b'), str(new), str(tmp_path / 'out'))
-  assert all(b != a for a, b in zip(first, stamp()))  # Another model: replaced.
+  second = stamp()
+  assert all(b != a for a, b in zip(first, second))  # Another model: replaced.
+  synthetic.write_botan_files(new, 1, first_id=500, seed=6)  # A changed input ...
+  with open(written[1], 'r+b') as f:
+    f.truncate(100)                                         # ... and a damaged output.
+  inference.predict(config, str(tmp_path / 'run_b'), str(new), str(tmp_path / 'out'))
+  assert all(b != a for a, b in zip(second, stamp()))
+  assert 'pearson_node' not in np.load(written[1])
 
   one = inference.predict(config, str(tmp_path / 'run_a'), with_runs, str(tmp_path / 'one') + '/')
   assert one == [str(tmp_path / 'one' / 'isoconfig_N160T0.44_500_tc07_pred.npz')]
@@ -363,6 +371,20 @@ def test_main_train_evaluate_predict_end_to_end_on_shared_data(tmp_path):
           'pearson_edge'], abs=1e-5)
 
 
+@pytest.mark.parametrize('args,message', [
+    (['--mode=predict', '--input=a.npz', '--output=out', 'b.npz'], 'unexpected arguments'),
+    (['--mode=train', '--workdir=w'], '--mode=train needs a training config'),
+    (['--config=' + os.path.join(ROOT, 'configs', 'generate.py') + ':tiny',
+      '--config.mode=trian'], "mode 'trian' .* is not one of"),
+])
+def test_main_refuses_bad_command_lines_before_any_work(tmp_path, args, message):
+  result = subprocess.run([sys.executable, os.path.join(ROOT, 'main.py'), *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+  assert result.returncode != 0
+  assert re.search(message, result.stderr), result.stderr[-2000:]
+  assert os.listdir(tmp_path) == []
+
+
 def test_predict_single_file_with_authors_weights(tmp_path):
   output = tmp_path / 'one.npz'
   run_main('--mode=predict', '--config=' + os.path.join(ROOT, 'configs', 'botan.py') + ':T044_t4120',
@@ -372,7 +394,7 @@ def test_predict_single_file_with_authors_weights(tmp_path):
   prediction = np.load(output)
   assert set(prediction.files) == {'node_pred', 'edge_index', 'edge_pred', 'node_target',
                                    'edge_target', 'node_mask', 'edge_mask', 'pearson_node',
-                                   'pearson_edge', 'model_digest'}
+                                   'pearson_edge', 'model_digest', 'source_stamp'}
   np.testing.assert_array_equal(prediction['edge_index'], reference['edge_index'])
   np.testing.assert_allclose(prediction['edge_pred'], reference['edge_pred'], atol=1e-4)
   assert float(prediction['pearson_edge']) == pytest.approx(float(reference['pearson_edge']),
