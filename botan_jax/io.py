@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from absl import logging
 
 from botan_jax import system
 
@@ -319,6 +320,27 @@ def file_fingerprint(path: str) -> list[Any]:
   """
   stat = os.stat(path)
   return [os.path.abspath(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+  """The records of a JSON-lines file (one object per line), such as a run's metrics.
+
+  A last line cut short by an interrupted write is dropped with a warning.
+
+  Raises:
+    DataError: naming the file, for a damaged line before the last.
+  """
+  with open(path) as f:
+    lines = [line for line in f if line.strip()]
+  records = []
+  for number, line in enumerate(lines, 1):
+    try:
+      records.append(json.loads(line))
+    except json.JSONDecodeError:
+      if number < len(lines):
+        raise DataError(f'{path}: line {number} is not JSON; the file is damaged.') from None
+      logging.warning('%s: dropping an incomplete last line (an interrupted write).', path)
+  return records
 
 
 def save_npz(path: str | Path, **arrays: Any) -> None:

@@ -279,10 +279,10 @@ class MetricsLog:
     self.path = os.path.join(workdir, 'metrics.jsonl')
     self.enabled = jax.process_index() == 0
     if self.enabled and os.path.exists(self.path):
-      kept = [line for line in _complete_records(self.path)
-              if resume_step > 0 and json.loads(line)['step'] <= resume_step]
+      kept = [record for record in io.read_jsonl(self.path)
+              if resume_step > 0 and record['step'] <= resume_step]
       with io.atomic_path(self.path) as tmp, open(tmp, 'w') as f:
-        f.writelines(kept)
+        f.writelines(json.dumps(record) + '\n' for record in kept)
     self.scalars = (tensorboard.ScalarWriter(os.path.join(workdir, 'tensorboard'))
                     if write_tensorboard and self.enabled else None)
 
@@ -295,23 +295,6 @@ class MetricsLog:
       self.scalars.write(record['step'], {
           _tensorboard_tag(key): value for key, value in record.items()
           if key not in ('step', 'epoch') and isinstance(value, (int, float))})
-
-
-def _complete_records(path: str) -> list[str]:
-  """The lines of a metrics file that parse as JSON; a torn last line is dropped with a warning."""
-  with open(path) as f:
-    lines = [line for line in f if line.strip()]
-  complete = []
-  for number, line in enumerate(lines, 1):
-    try:
-      json.loads(line)
-    except json.JSONDecodeError:
-      if number < len(lines):
-        raise io.DataError(f'{path}: line {number} is not JSON; the metrics file is damaged.')
-      logging.warning('%s: dropping an incomplete last line (an interrupted write).', path)
-      continue
-    complete.append(line if line.endswith('\n') else line + '\n')
-  return complete
 
 
 def _tensorboard_tag(key: str) -> str:
@@ -333,7 +316,8 @@ def _selection_score(evaluation: dict, loss_p: float) -> float:
 
 
 # Fields that fix a run's data order, objective and parameters: a resume must keep them.
-RESUME_FIELDS = ('seed', 'loss_p', 'augmentation', 'node_target', 'model', 'data.edge_cutoff')
+RESUME_FIELDS = ('seed', 'loss_p', 'augmentation', 'node_target', 'model', 'data.edge_cutoff',
+                 'init_from')
 
 
 def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:

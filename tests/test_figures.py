@@ -143,3 +143,15 @@ def test_unknown_figures_and_missing_flags_are_named(tmp_path):
     figures.make_figure('maps', str(tmp_path / 'x'))
   with pytest.raises(FileNotFoundError, match='no sweep results'):
     figures.make_figure('pearson', str(tmp_path / 'x'), runs=[str(tmp_path)])
+
+
+def test_maps_and_pdf_refuse_predictions_of_other_configurations(prediction, tmp_path):
+  path, data = prediction
+  other = conftest.test_file(402)
+  with pytest.raises(ValueError, match='_401_tc07.npz, not from .*_402_tc07.npz'):
+    figures.cross_section_maps(path, other, str(tmp_path / 'maps'))
+  with pytest.raises(ValueError, match='is one prediction, but --data matches 2 files'):
+    figures.pdf_of_e(os.path.dirname(data), str(tmp_path / 'pdf'), predictions=path)
+  with pytest.raises(ValueError, match='no bond shorter than 0.5 .* widen --slab'):
+    figures.cross_section_maps(path, data, str(tmp_path / 'maps'), bond_cutoff=0.5)
+  assert not list(tmp_path.iterdir())

@@ -194,3 +194,12 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
       raise RuntimeError('interrupted')
   np.testing.assert_array_equal(np.load(target)['x'], np.arange(3))
   assert [p.name for p in tmp_path.iterdir()] == ['out.npz']
+
+
+def test_jsonl_drops_a_torn_last_line_and_names_a_damaged_one(tmp_path):
+  path = tmp_path / 'metrics.jsonl'
+  path.write_text('{"step": 0}\n{"step": 1}\n{"step": 2, "lo')
+  assert io.read_jsonl(path) == [{'step': 0}, {'step': 1}]
+  path.write_text('{"step": 0}\n{"st\n{"step": 2}\n')
+  with pytest.raises(io.DataError, match=f'{path}: line 2 is not JSON'):
+    io.read_jsonl(path)

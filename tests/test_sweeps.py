@@ -90,14 +90,15 @@ def test_bad_sweeps_fail_before_any_work(tmp_path, generated_data):
 def test_summary_gives_median_best_and_worst():
   rows = [dict(temperature=0.44, time=130.0, time_index=4, preset='T044_t130', ablation='',
                value='', seed=k, loss_p=0.4, node_target='S', pearson_node=s, pearson_edge=e,
-               workdir='') for k, (s, e) in enumerate([(0.5, 0.7), (0.3, 0.9), (0.4, 0.8)])]
+               workdir='') for k, (s, e) in enumerate([(0.5, 0.7), (0.3, 0.9), (0.4, 0.8),
+                                                       (float('nan'), 0.1)])]
   (entry,) = sweeps.summarize(rows)
-  assert entry['seeds'] == 3
+  assert (entry['seeds'], entry['failed']) == (4, 1)  # The diverged seed is counted, not used.
   assert (entry['pearson_node_median'], entry['pearson_node_best'],
           entry['pearson_node_worst']) == (0.4, 0.5, 0.3)
   assert (entry['pearson_edge_median'], entry['pearson_edge_best'],
           entry['pearson_edge_worst']) == (0.8, 0.9, 0.7)
-  assert '| 0.44 | 130 | 0.4 | 3 | 0.400 | 0.500 | 0.300 | 0.800 | 0.900 | 0.700 |' in (
+  assert '| 0.44 | 130 | 0.4 | 4 | 1 | 0.400 | 0.500 | 0.300 | 0.800 | 0.900 | 0.700 |' in (
       sweeps.markdown_table([entry]))
 
 
@@ -123,17 +124,18 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path, monke
     sweeps.run_sweep(config, workdir)
   runs = [run.directory(workdir, '') for run in sweeps.plan(config)]
   assert calls == runs[:3]
-  assert [sweeps.is_finished(d) for d in runs] == [True, True, False, False]
+  run_cfgs = [sweeps.run_config(config, run) for run in sweeps.plan(config)]
+  assert [sweeps.is_finished(d, c) for d, c in zip(runs, run_cfgs)] == [True, True, False, False]
   (partial,) = sweeps.read_results(workdir)
   assert (partial['preset'], partial['seeds']) == (PRESETS[0], 2)
-  finished_mtimes = [os.stat(os.path.join(d, 'evaluation.json')).st_mtime_ns for d in runs[:2]]
+  finished_mtimes = [os.stat(os.path.join(d, sweeps.MARKER)).st_mtime_ns for d in runs[:2]]
 
   calls.clear()
   monkeypatch.setattr(sweeps.train, 'train_and_evaluate',
                       lambda run_cfg, run_dir: calls.append(run_dir) or real_train(run_cfg, run_dir))
   rows = sweeps.run_sweep(config, workdir)
   assert calls == runs[2:]
-  assert finished_mtimes == [os.stat(os.path.join(d, 'evaluation.json')).st_mtime_ns
+  assert finished_mtimes == [os.stat(os.path.join(d, sweeps.MARKER)).st_mtime_ns
                              for d in runs[:2]]
   # The interrupted run went on from its checkpoint after epoch 1: steps 1..4 once each.
   records = [json.loads(line) for line in open(os.path.join(runs[2], 'metrics.jsonl'))]
@@ -151,8 +153,19 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path, monke
     for kind in ('node', 'edge'):
       assert r[f'pearson_{kind}_worst'] <= r[f'pearson_{kind}_median'] <= r[f'pearson_{kind}_best']
   table = open(os.path.join(workdir, 'results.md')).read()
-  assert '| T | t | p | seeds | S median |' in table and table.count('| 0.64 |') == 2
+  assert '| T | t | p | seeds | failed | S median |' in table and table.count('| 0.64 |') == 2
   # A third call finds everything finished.
   calls.clear()
   sweeps.run_sweep(config, workdir)
   assert calls == []
+  # Another objective is refused rather than mixed in; more epochs train the runs on.
+  changed = config.copy_and_resolve_references()
+  changed.train.loss_p = 0.6
+  with pytest.raises(ValueError, match='was finished with another config .*loss_p'):
+    sweeps.run_sweep(changed, workdir)
+  longer = config.copy_and_resolve_references()
+  longer.train.num_epochs = config.train.num_epochs + 1
+  sweeps.run_sweep(longer, workdir)
+  assert calls == runs
+  assert all(sweeps.read_marker(d)['config']['num_epochs'] == longer.train.num_epochs
+             for d in runs)

@@ -122,7 +122,7 @@ def test_metrics_log_keeps_complete_lines_up_to_the_resumed_step(tmp_path):
   train.MetricsLog(str(tmp_path), resume_step=0)
   assert path.read_text() == ''
   path.write_text(lines[0] + '{"step": 1, "lo\n' + lines[2])
-  with pytest.raises(io.DataError, match='line 2 is not JSON'):
+  with pytest.raises(io.DataError, match='metrics.jsonl: line 2 is not JSON'):
     train.MetricsLog(str(tmp_path), resume_step=2)
 
 

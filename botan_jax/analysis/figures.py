@@ -35,6 +35,7 @@ import matplotlib
 matplotlib.use('Agg')
 
 import numpy as np
+from absl import logging
 from matplotlib import collections as mcollections
 from matplotlib import colors
 from matplotlib import patches
@@ -166,8 +167,7 @@ def read_metrics(run_dir: str) -> list[dict]:
   path = os.path.join(run_dir, 'metrics.jsonl')
   if not os.path.exists(path):
     raise FileNotFoundError(f'{path}: no metrics (train a run there first).')
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+  return io.read_jsonl(path)
 
 
 def loss_curves(run_dirs: Sequence[str], output: str) -> list[str]:
@@ -220,6 +220,16 @@ def _load_prediction(path: str) -> dict[str, np.ndarray]:
 
 
 def _matching_sample(prediction: dict[str, np.ndarray], data: str, source: str) -> io.Sample:
+  """The configuration `data` of the prediction file `source`, checked to be the one predicted.
+
+  Raises:
+    ValueError: if the prediction's `source_stamp` names another file, or the
+      particle counts differ.
+  """
+  if 'source_stamp' in prediction:
+    predicted_from = json.loads(str(prediction['source_stamp']))[1][0]
+    if os.path.basename(predicted_from) != os.path.basename(data):
+      raise ValueError(f'{source} was predicted from {predicted_from}, not from {data}.')
   sample = io.load_sample(data)
   if len(prediction['node_pred']) != sample.num_particles:
     raise ValueError(f'{source} holds {len(prediction["node_pred"])} particles, its '
@@ -271,6 +281,9 @@ def cross_section_maps(prediction_path: str, data: str, output: str,
   vectors = graphs.minimum_image(positions[receivers] - positions[senders], sample.box)
   bonds = ((senders < receivers) & in_slab[senders] & in_slab[receivers]
            & (np.linalg.norm(vectors, axis=1) < bond_cutoff))
+  if not bonds.any():
+    raise ValueError(f'{data}: no bond shorter than {bond_cutoff} joins two particles of the '
+                     f'slab {slab[0]} < z < {slab[1]}; widen --slab.')
   segments = np.stack([positions[senders[bonds], :2],
                        positions[senders[bonds], :2] + vectors[bonds, :2]], axis=1)
   has_targets = 'node_target' in prediction
@@ -341,7 +354,11 @@ def pdf_of_e(data_pattern: str, output: str, predictions: str | None = None,
              cutoff: float = system.EDGE_CUTOFF) -> list[str]:
   """Fig. 6 (see the module docstring): log-scaled joint PDF P(r_ij(0), E_ij)."""
   collected: dict[str, list[np.ndarray]] = {}
-  for path in io.find_files(data_pattern):
+  data_files = io.find_files(data_pattern)
+  if predictions and not os.path.isdir(predictions) and len(data_files) > 1:
+    raise ValueError(f'--input {predictions} is one prediction, but --data matches '
+                     f'{len(data_files)} files; give the directory of their predictions.')
+  for path in data_files:
     prediction = None
     if predictions:
       source = _prediction_for(path, predictions)
@@ -399,6 +416,10 @@ def relaxation_curves(data_pattern: str, output: str) -> list[str]:
   for temperature, paths in sorted(by_temperature.items()):
     curves = relaxation.ensemble_relaxation(io.load_sample(p) for p in paths)
     times, fs = curves['time'], curves['self_intermediate_scattering']
+    if len(times) < 2:
+      logging.warning('T = %.2f: the files hold one time point (%g), so F_s and the MSD are a '
+                      'single point; give the files of all time indices (e.g. dir/*.npz).',
+                      temperature, times[0])
     label = f'T = {temperature:.2f} ({max(curves["num_configurations"])} configurations)'
     line, = fs_ax.plot(times, fs, 'o-', markersize=4, label=label)
     color = line.get_color()

@@ -4,13 +4,18 @@ Each run trains in its own sub-workdir and is evaluated on its best
 checkpoint:
   {workdir}/{preset}/seed{k}/                 (no ablation)
   {workdir}/{preset}/{field}={value}/seed{k}/  (ablation; field is the last part of its path)
-A run whose `evaluation.json` exists is finished and skipped; an interrupted
-one resumes from its latest checkpoint (train.train_and_evaluate). After every
-run the tables are rewritten atomically:
-  runs.csv     one row per finished run;
-  results.csv  per time point (and ablated value): the number of seeds and
-               the median, best and worst test Pearson of the node target (S
-               unless `train.node_target` says otherwise) and of E;
+A run is finished when the sweep has written its `sweep_run.json` (the
+run's config and evaluation) after training and evaluating it; a finished run
+is skipped, one whose config differs only in `num_epochs` is trained on, and
+one that differs otherwise is refused rather than mixed into the tables. An
+interrupted run resumes from its latest checkpoint (train.train_and_evaluate).
+After every run the tables are rewritten atomically:
+  runs.csv     one row per finished run, labelled from its own config;
+  results.csv  per time point (and ablated value): the number of seeds, the
+               number of failed ones (a NaN Pearson, e.g. a diverged run; left
+               out of the statistics and named in the log), and the median,
+               best and worst test Pearson of the node target (S unless
+               `train.node_target` says otherwise) and of E;
   results.md   the same as a Markdown table.
 The sweep config is configs/sweep.py.
 """
@@ -34,7 +39,7 @@ from configs import botan
 RUN_FIELDS = ('temperature', 'time', 'time_index', 'preset', 'ablation', 'value', 'seed',
               'loss_p', 'node_target', 'pearson_node', 'pearson_edge', 'workdir')
 SUMMARY_FIELDS = ('temperature', 'time', 'time_index', 'preset', 'ablation', 'value', 'loss_p',
-                  'node_target', 'seeds', 'pearson_node_median', 'pearson_node_best',
+                  'node_target', 'seeds', 'failed', 'pearson_node_median', 'pearson_node_best',
                   'pearson_node_worst', 'pearson_edge_median', 'pearson_edge_best',
                   'pearson_edge_worst')
 
@@ -100,8 +105,51 @@ def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.Co
   return result
 
 
-def is_finished(run_dir: str) -> bool:
-  return os.path.exists(os.path.join(run_dir, 'evaluation.json'))
+MARKER = 'sweep_run.json'
+# Fields that do not change what a finished run measured.
+BOOKKEEPING_FIELDS = ('eval_every_epochs', 'checkpoint_every_epochs', 'log_every_steps',
+                      'tensorboard', 'data.cache_dir')
+
+
+def _comparable(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """The config as plain JSON values, without BOOKKEEPING_FIELDS."""
+  plain = json.loads(config.to_json_best_effort())
+  for dotted in BOOKKEEPING_FIELDS:
+    *parents, name = dotted.split('.')
+    node = plain
+    for parent in parents:
+      node = node.get(parent, {})
+    node.pop(name, None)
+  return plain
+
+
+def read_marker(run_dir: str) -> dict[str, Any] | None:
+  """The `sweep_run.json` of a finished run ({'config', 'evaluation'}), or None."""
+  path = os.path.join(run_dir, MARKER)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def is_finished(run_dir: str, run_cfg: ml_collections.ConfigDict) -> bool:
+  """Whether the sweep finished `run_dir` with `run_cfg`.
+
+  Raises:
+    ValueError: naming the run, if it was finished with a config that differs
+      in more than `num_epochs` (and bookkeeping fields).
+  """
+  marker = read_marker(run_dir)
+  if marker is None:
+    return False
+  done, wanted = marker['config'], _comparable(run_cfg)
+  if done == wanted:
+    return True
+  differing = sorted(key for key in set(done) | set(wanted) if done.get(key) != wanted.get(key))
+  if differing == ['num_epochs']:
+    return False  # Trained on from its latest checkpoint.
+  raise ValueError(f'{run_dir} was finished with another config (fields {differing} differ); '
+                   'use a new sweep --workdir.')
 
 
 def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
@@ -122,14 +170,16 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str,
     f.write(config.to_json_best_effort(indent=2))
   field = config.ablation_field
   todo = [(run, cfg) for run, cfg in zip(runs, configs)
-          if not is_finished(run.directory(workdir, field))]
+          if not is_finished(run.directory(workdir, field), cfg)]
   logging.info('Sweep %s: %d runs, %d finished, %d to do.', workdir, len(runs),
                len(runs) - len(todo), len(todo))
   for k, (run, run_cfg) in enumerate(todo):
     run_dir = run.directory(workdir, field)
     logging.info('Sweep run %d/%d: %s.', k + 1, len(todo), run_dir)
     train.train_and_evaluate(run_cfg, run_dir)
-    inference.evaluate(run_cfg, run_dir)
+    evaluation = inference.evaluate(run_cfg, run_dir)
+    io.save_json(os.path.join(run_dir, MARKER),
+                 dict(config=_comparable(run_cfg), evaluation=evaluation))
     write_tables(config, workdir)
   return write_tables(config, workdir)
 
@@ -139,16 +189,15 @@ def collect(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str, A
   rows = []
   for run in plan(config):
     run_dir = run.directory(workdir, config.ablation_field)
-    if not is_finished(run_dir):
+    marker = read_marker(run_dir)
+    if marker is None:
       continue
-    with open(os.path.join(run_dir, 'evaluation.json')) as f:
-      evaluation = json.load(f)
-    run_cfg = run_config(config, run)
+    done, evaluation = marker['config'], marker['evaluation']
     rows.append(dict(
-        temperature=run_cfg.temperature, time=run_cfg.time, time_index=run_cfg.data.time_index,
+        temperature=done['temperature'], time=done['time'], time_index=done['data']['time_index'],
         preset=run.preset, ablation=config.ablation_field,
-        value='' if run.value is None else run.value, seed=run.seed, loss_p=run_cfg.loss_p,
-        node_target=run_cfg.node_target, pearson_node=evaluation['pearson_node'],
+        value='' if run.value is None else run.value, seed=run.seed, loss_p=done['loss_p'],
+        node_target=done['node_target'], pearson_node=evaluation['pearson_node'],
         pearson_edge=evaluation['pearson_edge'], workdir=run_dir))
   return rows
 
@@ -162,12 +211,18 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
   for group in groups.values():
     first = group[0]
     entry = {key: first[key] for key in SUMMARY_FIELDS if key in first}
-    entry['seeds'] = len(group)
+    finite = [bool(np.isfinite([row['pearson_node'], row['pearson_edge']]).all())
+              for row in group]
+    for row, ok in zip(group, finite):
+      if not ok:
+        logging.warning('%s: a NaN test Pearson (a diverged run?); left out of the statistics.',
+                        row['workdir'])
+    entry['seeds'], entry['failed'] = len(group), finite.count(False)
+    used = [row for row, ok in zip(group, finite) if ok]
     for kind in ('node', 'edge'):
-      values = np.array([row[f'pearson_{kind}'] for row in group], np.float64)
-      entry[f'pearson_{kind}_median'] = float(np.median(values))
-      entry[f'pearson_{kind}_best'] = float(np.max(values))
-      entry[f'pearson_{kind}_worst'] = float(np.min(values))
+      values = np.array([row[f'pearson_{kind}'] for row in used], np.float64)
+      for stat, reduce in (('median', np.median), ('best', np.max), ('worst', np.min)):
+        entry[f'pearson_{kind}_{stat}'] = float(reduce(values)) if values.size else float('nan')
     summary.append(entry)
   return sorted(summary, key=lambda e: (e['temperature'], e['time'], e['value'] or 0))
 
@@ -183,12 +238,13 @@ def markdown_table(summary: list[dict[str, Any]]) -> str:
   """The summary as a Markdown table (Pearson to three decimals)."""
   node = summary[0]['node_target'] if summary else 'S'
   ablation = summary[0]['ablation'] if summary else ''
-  header = ['T', 't', *([ablation] if ablation else []), 'p', 'seeds',
+  header = ['T', 't', *([ablation] if ablation else []), 'p', 'seeds', 'failed',
             f'{node} median', f'{node} best', f'{node} worst', 'E median', 'E best', 'E worst']
   lines = ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
   for e in summary:
     cells = [f'{e["temperature"]:.2f}', f'{e["time"]:g}',
              *([f'{e["value"]:g}'] if ablation else []), f'{e["loss_p"]:g}', str(e['seeds']),
+             str(e['failed']),
              *(f'{e[f"pearson_{kind}_{stat}"]:.3f}' for kind in ('node', 'edge')
                for stat in ('median', 'best', 'worst'))]
     lines.append('| ' + ' | '.join(cells) + ' |')
