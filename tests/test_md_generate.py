@@ -21,6 +21,7 @@ pytestmark = pytest.mark.filterwarnings('ignore:scatter inputs have incompatible
     ('time_indices', (0, 11), 'must lie in 1..10'),
     ('num_replicas', 0, 'num_replicas must be >= 1'),
     ('neighbor_format', 'csr', 'neighbor_format must be one of'),
+    ('t_hold', float('inf'), 't_hold must be finite'),
 ])
 def test_bad_parameters_are_rejected(tmp_path, field, value, message):
   config = generate_configs.get_config('tiny')
@@ -36,6 +37,32 @@ def test_unknown_preset_and_temperature_without_table_are_rejected(tmp_path):
   config = generate_configs.get_config('tiny')
   config.temperature = 0.47
   with pytest.raises(ValueError, match='No time table for T=0.47'):
+    generate.generate(config, str(tmp_path))
+
+
+def test_custom_time_tables_are_checked(tmp_path):
+  config = generate_configs.get_config('tiny')
+  config.temperature, config.time_indices = 0.6, (1, 2, 3)
+  config.time_table = (0.1, 0.2, 0.5)
+  with pytest.raises(ValueError, match='no tau_alpha at index 7: set config.tau_alpha'):
+    generate.generate(config, str(tmp_path))
+  config.time_table = (0.1, float('nan'), 0.5)
+  with pytest.raises(ValueError, match='must be finite and > 0'):
+    generate.generate(config, str(tmp_path))
+  config.time_table = (0.5, 0.2, 0.1)
+  with pytest.raises(ValueError, match=r'time_table \(0.5, 0.2, 0.1\) must increase'):
+    generate.generate(config, str(tmp_path))
+
+
+def test_files_of_another_config_are_refused_not_reused(tmp_path):
+  """A dataset made with other physics (here dt) is never counted as this config's."""
+  config = generate_configs.get_config('tiny')
+  made_with = config.copy_and_resolve_references()
+  made_with.dt = 2e-3
+  path = generate.output_path(str(tmp_path), config, 1, config.time_indices[0])
+  io.save_npz(path, fingerprint=np.array(
+      generate.physics_fingerprint(made_with, generate.make_plan(made_with))))
+  with pytest.raises(ValueError, match=r"generated with another config \(fields \['dt', 'schedule'\]"):
     generate.generate(config, str(tmp_path))
 
 
@@ -130,7 +157,8 @@ def test_tiny_preset_resumes_and_writes_loadable_files(tmp_path, monkeypatch):
 
 def _checkpoint_stages(checkpoint_dir: str, config) -> list[tuple[str, int]]:
   return sorted((c.stage, c.step) for c in (
-      generate.load_checkpoint(os.path.join(checkpoint_dir, name), config)
+      generate.load_checkpoint(os.path.join(checkpoint_dir, name),
+                               generate.physics_fingerprint(config, generate.make_plan(config)))
       for name in os.listdir(checkpoint_dir)))
 
 

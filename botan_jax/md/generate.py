@@ -6,16 +6,27 @@
 `isoconfig_N{N}T{T:.2f}_{id}_tc{XX:02d}.npz`, with the keys
   types (N,) int8, initial_positions (N, 3) float64 in [0, L),
   positions (R, N, 3) float64 unwrapped, box (3,), time, temperature, seed,
-  start_velocities (R, N, 3).
-Every write is atomic. A configuration whose files all exist is skipped; one
-that was interrupted resumes from its checkpoint in `{workdir}/T{T:.2f}/checkpoints/`
-(written every `checkpoint_every_steps` steps of either stage, at the end of
-equilibration and at each recorded time), so a rerun never rewrites a complete
-file. Each configuration's randomness comes from (seed, configuration id)
-alone, independent of batching.
+  start_velocities (R, N, 3), and `fingerprint`: the config fields that
+  define the physics (`physics_fingerprint`).
+Every write is atomic. A configuration whose files all exist with this
+config's fingerprint is skipped; a file or checkpoint with another
+fingerprint is refused (use another workdir) rather than reused. An
+interrupted configuration resumes from its checkpoint in
+`{workdir}/T{T:.2f}/checkpoints/` (written every `checkpoint_every_steps`
+steps of either stage, at the end of equilibration and at each recorded time),
+so a rerun never rewrites a complete file.
+
+Each configuration's random draws (lattice, melt velocities, replica
+velocities) come from (seed, configuration id) alone. The trajectories are
+reproduced bit for bit only by a rerun with the same batching and no
+interruption: a resume restarts the Nose-Hoover chain at rest and rebuilds
+neighbour lists at other steps, and batch-mates share list rebuilds, so the
+round-off differs and the chaotic dynamics carry it to a different, equally
+valid trajectory (same ensemble, same protocol).
 """
 
 import dataclasses
+import json
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -102,6 +113,14 @@ def make_plan(config: ml_collections.ConfigDict) -> Plan:
     require(config[name] >= 1, f'{name} must be >= 1, got {config[name]}.')
 
   times = _time_table(config)
+  require(all(np.isfinite(t) and t > 0 for t in times),
+          f'time_table entries must be finite and > 0, got {times}.')
+  require(list(times) == sorted(set(times)), f'time_table {times} must increase.')
+  require(bool(config.tau_alpha) or len(times) >= system.TAU_ALPHA_INDEX,
+          f'the time table has {len(times)} entries, so no tau_alpha at index '
+          f'{system.TAU_ALPHA_INDEX}: set config.tau_alpha.')
+  for name in ('t_hold', 't_cool', 'equilibration_tau_alpha'):
+    require(np.isfinite(config[name]), f'{name} must be finite, got {config[name]}.')
   indices = tuple(int(i) for i in config.time_indices)
   require(len(indices) > 0, 'time_indices is empty.')
   require(all(1 <= i <= len(times) for i in indices),
@@ -124,6 +143,37 @@ def make_plan(config: ml_collections.ConfigDict) -> Plan:
       equilibration_steps=int(round(config.equilibration_tau_alpha * tau_alpha / config.dt)))
   return Plan(temperature=float(config.temperature), times=times, time_indices=indices,
               record_steps=record_steps, schedule=schedule)
+
+
+# Config fields that define the physics of a dataset (not its bookkeeping or round-off).
+PHYSICS_FIELDS = ('seed', 'temperature', 'hold_temperature', 'density', 'num_particles', 'dt',
+                  't_hold', 't_cool', 'equilibration_tau_alpha', 'num_replicas', 'precision',
+                  'thermostat_tau', 'thermostat_chain_length', 'thermostat_chain_steps',
+                  'thermostat_sy_steps')
+
+
+def physics_fingerprint(config: ml_collections.ConfigDict, plan: Plan) -> str:
+  """JSON of PHYSICS_FIELDS, the time table and the NVT schedule: equal for equal data."""
+  return json.dumps(dict({name: config[name] for name in PHYSICS_FIELDS}, times=plan.times,
+                         schedule=dataclasses.asdict(plan.schedule)), sort_keys=True)
+
+
+def _stored_fingerprint(path: str) -> str | None:
+  """The fingerprint of a dataset file or checkpoint (None for files of older versions)."""
+  with np.load(path) as data:
+    return str(data['fingerprint']) if 'fingerprint' in data.files else None
+
+
+def _check_fingerprint(path: str, fingerprint: str) -> None:
+  """Raises ValueError, naming `path`, if it was written with other physics."""
+  stored = _stored_fingerprint(path)
+  if stored is None:
+    logging.warning('%s: written without a fingerprint (an older version); taken as it is.', path)
+  elif stored != fingerprint:
+    old, new = json.loads(stored), json.loads(fingerprint)
+    differing = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+    raise ValueError(f'{path} was generated with another config (fields {differing} differ). '
+                     'Use another workdir, or the config it was made with.')
 
 
 def temperature_dir(workdir: str, temperature: float) -> str:
@@ -169,30 +219,24 @@ class Checkpoint:
   start_velocities: np.ndarray | None = None
 
 
-def save_checkpoint(path: str, checkpoint: Checkpoint, config: ml_collections.ConfigDict) -> None:
+def save_checkpoint(path: str, checkpoint: Checkpoint, fingerprint: str) -> None:
   fields = {f.name: getattr(checkpoint, f.name) for f in dataclasses.fields(Checkpoint)}
   arrays = {name: value for name, value in fields.items() if value is not None}
-  io.save_npz(path, seed=config.seed, temperature=config.temperature,
-              num_replicas=config.num_replicas, num_particles=config.num_particles, **arrays)
+  io.save_npz(path, fingerprint=np.array(fingerprint), **arrays)
 
 
-def load_checkpoint(path: str, config: ml_collections.ConfigDict) -> Checkpoint | None:
+def load_checkpoint(path: str, fingerprint: str) -> Checkpoint | None:
   """The checkpoint at `path`, or None if absent.
 
   Raises:
-    ValueError: if it belongs to another seed, temperature, R or N.
+    ValueError: if it was written with other physics (`physics_fingerprint`).
   """
   if not os.path.isfile(path):
     return None
+  if _stored_fingerprint(path) != fingerprint:
+    _check_fingerprint(path, fingerprint)
+    raise ValueError(f'{path}: a checkpoint of an older version; delete it to start over.')
   with np.load(path) as data:
-    found = (int(data['seed']), float(data['temperature']), int(data['num_replicas']),
-             int(data['num_particles']))
-    expected = (config.seed, float(config.temperature), config.num_replicas,
-                config.num_particles)
-    if found != expected:
-      raise ValueError(
-          f'{path}: checkpoint of (seed, T, R, N) = {found}, but the config asks for '
-          f'{expected}. Use another workdir or delete the checkpoint.')
     return Checkpoint(stage=str(data['stage']), step=int(data['step']),
                       **{f.name: data[f.name] for f in dataclasses.fields(Checkpoint)
                          if f.name not in ('stage', 'step') and f.name in data})
@@ -255,9 +299,10 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
 
 
 def _write_output(path: str, sim: protocol.Simulation, config: ml_collections.ConfigDict,
-                  checkpoint: Checkpoint) -> None:
+                  checkpoint: Checkpoint, fingerprint: str) -> None:
   """Writes the BOTAN file of `checkpoint` (replicas at `checkpoint.step`) unless it exists."""
   if os.path.exists(path):
+    _check_fingerprint(path, fingerprint)
     return
   io.save_npz(
       path, types=sim.types.astype(np.int8),
@@ -265,7 +310,8 @@ def _write_output(path: str, sim: protocol.Simulation, config: ml_collections.Co
       positions=checkpoint.positions.astype(np.float64),
       box=np.full(3, sim.box_length), time=np.float64(round(checkpoint.step * config.dt, 10)),
       temperature=np.float64(config.temperature), seed=np.int64(config.seed),
-      start_velocities=checkpoint.start_velocities.astype(np.float64))
+      start_velocities=checkpoint.start_velocities.astype(np.float64),
+      fingerprint=np.array(fingerprint))
 
 
 def _stop_steps(first_step: int, last_step: int, every: int,
@@ -297,6 +343,7 @@ def _equilibrate_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
     positions = _pad(jnp.stack([checkpoints[i].positions for i in ids]), padded)
     momenta = _pad(jnp.stack([checkpoints[i].momenta for i in ids]), padded)
   last_step = plan.schedule.total_steps
+  fingerprint = physics_fingerprint(config, plan)
   for step, positions, momenta in protocol.run_nvt(
       sim, positions, momenta, plan.schedule,
       _stop_steps(first_step, last_step, config.checkpoint_every_steps), first_step,
@@ -304,7 +351,7 @@ def _equilibrate_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
     if step < last_step:
       for b, config_id in enumerate(ids):
         save_checkpoint(checkpoint_path(workdir, config, config_id),
-                        Checkpoint('nvt', step, positions[b], momenta[b]), config)
+                        Checkpoint('nvt', step, positions[b], momenta[b]), fingerprint)
   replica_momenta = np.asarray(protocol.replica_momenta(
       replica_keys, config.num_replicas, config.num_particles, plan.temperature))
   equilibrated = {}
@@ -315,7 +362,7 @@ def _equilibrate_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
         momenta=replica_momenta[b], initial_positions=initial,
         start_velocities=replica_momenta[b])
     save_checkpoint(checkpoint_path(workdir, config, config_id), equilibrated[config_id],
-                    config)
+                    fingerprint)
   return equilibrated
 
 
@@ -333,6 +380,7 @@ def _run_replica_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
   positions = _pad(jnp.stack([checkpoints[i].positions for i in ids]), padded)
   momenta = _pad(jnp.stack([checkpoints[i].momenta for i in ids]), padded)
   stops = _stop_steps(first_step, last_step, config.checkpoint_every_steps, plan.record_steps)
+  fingerprint = physics_fingerprint(config, plan)
   for step, positions, momenta in protocol.run_replicas(
       sim, positions, momenta, stops, first_step, config.segment_steps, progress):
     for b, config_id in enumerate(ids):
@@ -340,9 +388,9 @@ def _run_replica_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
                                        momenta=momenta[b], step=step)
       if step in time_index_of:
         _write_output(output_path(workdir, config, config_id, time_index_of[step]), sim,
-                      config, checkpoint)
+                      config, checkpoint, fingerprint)
       if step < last_step:
-        save_checkpoint(checkpoint_path(workdir, config, config_id), checkpoint, config)
+        save_checkpoint(checkpoint_path(workdir, config, config_id), checkpoint, fingerprint)
   for config_id in ids:
     path = checkpoint_path(workdir, config, config_id)
     if os.path.exists(path):
@@ -352,8 +400,31 @@ def _run_replica_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
 
 def _is_complete(workdir: str, config: ml_collections.ConfigDict, plan: Plan,
                  config_id: int) -> bool:
-  return all(os.path.exists(output_path(workdir, config, config_id, k))
-             for k in plan.time_indices)
+  """Whether every file of `config_id` exists; each existing one must match the physics."""
+  existing = [path for path in (output_path(workdir, config, config_id, k)
+                                for k in plan.time_indices) if os.path.exists(path)]
+  for path in existing:
+    _check_fingerprint(path, physics_fingerprint(config, plan))
+  return len(existing) == len(plan.time_indices)
+
+
+def _resumable(workdir: str, config: ml_collections.ConfigDict, plan: Plan, config_id: int,
+               checkpoint: Checkpoint | None) -> Checkpoint | None:
+  """`checkpoint`, unless it is an NVE one past a recorded time whose file is missing.
+
+  That happens when time indices were added after the run was interrupted;
+  the configuration then starts over (its existing files are kept).
+  """
+  if checkpoint is None or checkpoint.stage != 'nve':
+    return checkpoint
+  missing = [k for k, step in zip(plan.time_indices, plan.record_steps)
+             if step <= checkpoint.step
+             and not os.path.exists(output_path(workdir, config, config_id, k))]
+  if missing:
+    logging.warning('Configuration %d: its checkpoint at step %d is past the missing time '
+                    'indices %s; starting it over.', config_id, checkpoint.step, missing)
+    return None
+  return checkpoint
 
 
 def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
@@ -374,6 +445,9 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
   all_ids = list(range(1, config.num_train + config.num_test + 1))
   paths = [output_path(workdir, config, i, k) for i in all_ids for k in plan.time_indices]
   pending = [i for i in all_ids if not _is_complete(workdir, config, plan, i)]
+  for config_id in set(all_ids) - set(pending):  # Interrupted before its checkpoint's removal.
+    if os.path.exists(leftover := checkpoint_path(workdir, config, config_id)):
+      os.remove(leftover)
   logging.info('Generating T=%.2f N=%d R=%d: %d of %d configurations to do, time indices %s '
                '(steps %s), NVT %d steps.', plan.temperature, config.num_particles,
                config.num_replicas, len(pending), len(all_ids), plan.time_indices,
@@ -391,8 +465,9 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
         thermostat_chain_length=config.thermostat_chain_length,
         thermostat_chain_steps=config.thermostat_chain_steps,
         thermostat_sy_steps=config.thermostat_sy_steps)
-    checkpoints = {i: load_checkpoint(checkpoint_path(workdir, config, i), config)
-                   for i in pending}
+    fingerprint = physics_fingerprint(config, plan)
+    checkpoints = {i: _resumable(workdir, config, plan, i, load_checkpoint(
+        checkpoint_path(workdir, config, i), fingerprint)) for i in pending}
     nvt_groups: dict[int, list[int]] = {}
     nve_groups: dict[int, list[int]] = {}
     for config_id, checkpoint in checkpoints.items():
@@ -423,6 +498,8 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
         for chunk in _chunks(nvt_chunk, config.nve_batch):
           _run_replica_batch(sim, workdir, config, plan, {i: equilibrated[i] for i in chunk},
                              progress)
+  if missing := [path for path in paths if not os.path.exists(path)]:
+    raise RuntimeError(f'{len(missing)} files were not written, e.g. {missing[0]}.')
   logging.info('Dataset complete: %d files under %s.', len(paths),
                temperature_dir(workdir, config.temperature))
   return paths
