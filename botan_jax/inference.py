@@ -14,8 +14,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import zipfile
-import zlib
 from typing import Any
 
 import jax
@@ -109,7 +107,7 @@ def _written_by(path: str, stamp: str) -> bool:
   try:
     with np.load(path) as existing:
       return 'source_stamp' in existing.files and str(existing['source_stamp']) == stamp
-  except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+  except io.NPZ_READ_ERRORS as err:
     logging.warning('%s: unreadable (%s); predicting it again.', path, err)
     return False
 

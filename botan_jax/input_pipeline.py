@@ -14,8 +14,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import zipfile
-import zlib
 
 import jax
 import jax.numpy as jnp
@@ -119,7 +117,7 @@ def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None =
     if os.path.exists(cached):
       try:
         return _load_graph(cached)
-      except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+      except (*io.NPZ_READ_ERRORS, KeyError) as err:
         logging.warning('%s: unreadable cache entry (%s); rebuilding it.', cached, err)
   graph = make_graph(io.load_sample(path, time_index), spec)
   if cached is not None:

@@ -41,6 +41,9 @@ def _read_umask() -> int:
 
 _UMASK = _read_umask()  # Read once, at import: os.umask is process-wide.
 
+# What np.load raises for a missing, truncated, damaged or non-npz file.
+NPZ_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+
 
 class DataError(ValueError):
   """Raised for unreadable or inconsistent input data; the message names the file."""
@@ -156,7 +159,7 @@ def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
   try:
     with np.load(path) as arrays:
       data = {k: np.asarray(arrays[k]) for k in arrays.files}
-  except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+  except NPZ_READ_ERRORS as err:
     raise DataError(f'{path}: not a readable npz file ({err}).') from err
   _require(data, ('types', 'initial_positions'), path)
   name = parse_botan_name(path) or {}
