@@ -100,6 +100,14 @@ def _source_stamp(input_path: str, digest: str) -> str:
   return json.dumps([digest, io.file_fingerprint(input_path)])
 
 
+def predicted_from(prediction: dict[str, np.ndarray]) -> str | None:
+  """The input file a prediction's `source_stamp` names (None for older predictions)."""
+  if 'source_stamp' not in prediction:
+    return None
+  _, (input_path, *_) = json.loads(str(prediction['source_stamp']))
+  return input_path
+
+
 def _written_by(path: str, stamp: str) -> bool:
   """Whether `path` holds a complete prediction with this `stamp` (same model, same input)."""
   if not os.path.exists(path):

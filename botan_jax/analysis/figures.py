@@ -26,7 +26,6 @@ PATH.png and PATH.pdf (a .png or .pdf suffix of PATH is dropped), atomically.
             botan_jax.analysis.relaxation.
 """
 
-import json
 import os
 from collections.abc import Callable, Sequence
 
@@ -43,6 +42,7 @@ from matplotlib import pyplot as plt
 from matplotlib import ticker
 
 from botan_jax import graphs
+from botan_jax import inference
 from botan_jax import io
 from botan_jax import system
 from botan_jax import targets
@@ -226,10 +226,9 @@ def _matching_sample(prediction: dict[str, np.ndarray], data: str, source: str) 
     ValueError: if the prediction's `source_stamp` names another file, or the
       particle counts differ.
   """
-  if 'source_stamp' in prediction:
-    predicted_from = json.loads(str(prediction['source_stamp']))[1][0]
-    if os.path.basename(predicted_from) != os.path.basename(data):
-      raise ValueError(f'{source} was predicted from {predicted_from}, not from {data}.')
+  input_path = inference.predicted_from(prediction)
+  if input_path is not None and os.path.basename(input_path) != os.path.basename(data):
+    raise ValueError(f'{source} was predicted from {input_path}, not from {data}.')
   sample = io.load_sample(data)
   if len(prediction['node_pred']) != sample.num_particles:
     raise ValueError(f'{source} holds {len(prediction["node_pred"])} particles, its '
