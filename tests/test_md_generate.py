@@ -60,8 +60,7 @@ def test_files_of_another_config_are_refused_not_reused(tmp_path):
   made_with = config.copy_and_resolve_references()
   made_with.dt = 2e-3
   path = generate.output_path(str(tmp_path), config, 1, config.time_indices[0])
-  io.save_npz(path, fingerprint=np.array(
-      generate.physics_fingerprint(made_with, generate.make_plan(made_with))))
+  io.save_npz(path, fingerprint=np.array(generate.make_plan(made_with).fingerprint))
   with pytest.raises(ValueError, match=r"generated with another config \(fields \['dt', 'schedule'\]"):
     generate.generate(config, str(tmp_path))
 
@@ -158,7 +157,7 @@ def test_tiny_preset_resumes_and_writes_loadable_files(tmp_path, monkeypatch):
 def _checkpoint_stages(checkpoint_dir: str, config) -> list[tuple[str, int]]:
   return sorted((c.stage, c.step) for c in (
       generate.load_checkpoint(os.path.join(checkpoint_dir, name),
-                               generate.physics_fingerprint(config, generate.make_plan(config)))
+                               generate.make_plan(config).fingerprint)
       for name in os.listdir(checkpoint_dir)))
 
 

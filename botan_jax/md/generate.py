@@ -30,6 +30,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -53,12 +54,14 @@ class Plan:
     time_indices: the 1-based indices to record, increasing.
     record_steps: MD steps of `time_indices`.
     schedule: the NVT temperature programme.
+    fingerprint: `physics_fingerprint`, stored in every file and checkpoint.
   """
   temperature: float
   times: tuple[float, ...]
   time_indices: tuple[int, ...]
   record_steps: tuple[int, ...]
   schedule: protocol.Schedule
+  fingerprint: str
 
 
 def _time_table(config: ml_collections.ConfigDict) -> tuple[float, ...]:
@@ -70,6 +73,34 @@ def _time_table(config: ml_collections.ConfigDict) -> tuple[float, ...]:
         f'No time table for T={config.temperature}; the paper gives '
         f'{sorted(system.TIME_POINTS)}. Set config.time_table (and config.tau_alpha).')
   return times
+
+
+# Config fields that define the physics of a dataset (not its bookkeeping or round-off).
+PHYSICS_FIELDS = ('seed', 'temperature', 'hold_temperature', 'density', 'num_particles', 'dt',
+                  't_hold', 't_cool', 'equilibration_tau_alpha', 'num_replicas', 'precision',
+                  'thermostat_tau', 'thermostat_chain_length', 'thermostat_chain_steps',
+                  'thermostat_sy_steps')
+
+
+def physics_fingerprint(config: ml_collections.ConfigDict, times: tuple[float, ...],
+                        schedule: protocol.Schedule) -> str:
+  """JSON of PHYSICS_FIELDS, the time table and the NVT schedule: equal for equal data."""
+  return json.dumps(dict({name: config[name] for name in PHYSICS_FIELDS}, times=times,
+                         schedule=dataclasses.asdict(schedule)), sort_keys=True)
+
+
+def _require_same_physics(path: str, stored: str, fingerprint: str) -> None:
+  """Raises ValueError, naming `path` and the differing fields, if `stored` != `fingerprint`."""
+  if stored != fingerprint:
+    old, new = json.loads(stored), json.loads(fingerprint)
+    differing = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+    raise ValueError(f'{path} was generated with another config (fields {differing} differ). '
+                     'Use another workdir, or the config it was made with.')
+
+
+def _stored_fingerprint(data: Any) -> str | None:
+  """The fingerprint in an open dataset file or checkpoint (None for older versions)."""
+  return str(data['fingerprint']) if 'fingerprint' in data.files else None
 
 
 def make_plan(config: ml_collections.ConfigDict) -> Plan:
@@ -142,38 +173,8 @@ def make_plan(config: ml_collections.ConfigDict) -> Plan:
       cool_steps=int(round(config.t_cool / config.dt)),
       equilibration_steps=int(round(config.equilibration_tau_alpha * tau_alpha / config.dt)))
   return Plan(temperature=float(config.temperature), times=times, time_indices=indices,
-              record_steps=record_steps, schedule=schedule)
-
-
-# Config fields that define the physics of a dataset (not its bookkeeping or round-off).
-PHYSICS_FIELDS = ('seed', 'temperature', 'hold_temperature', 'density', 'num_particles', 'dt',
-                  't_hold', 't_cool', 'equilibration_tau_alpha', 'num_replicas', 'precision',
-                  'thermostat_tau', 'thermostat_chain_length', 'thermostat_chain_steps',
-                  'thermostat_sy_steps')
-
-
-def physics_fingerprint(config: ml_collections.ConfigDict, plan: Plan) -> str:
-  """JSON of PHYSICS_FIELDS, the time table and the NVT schedule: equal for equal data."""
-  return json.dumps(dict({name: config[name] for name in PHYSICS_FIELDS}, times=plan.times,
-                         schedule=dataclasses.asdict(plan.schedule)), sort_keys=True)
-
-
-def _stored_fingerprint(path: str) -> str | None:
-  """The fingerprint of a dataset file or checkpoint (None for files of older versions)."""
-  with np.load(path) as data:
-    return str(data['fingerprint']) if 'fingerprint' in data.files else None
-
-
-def _check_fingerprint(path: str, fingerprint: str) -> None:
-  """Raises ValueError, naming `path`, if it was written with other physics."""
-  stored = _stored_fingerprint(path)
-  if stored is None:
-    logging.warning('%s: written without a fingerprint (an older version); taken as it is.', path)
-  elif stored != fingerprint:
-    old, new = json.loads(stored), json.loads(fingerprint)
-    differing = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
-    raise ValueError(f'{path} was generated with another config (fields {differing} differ). '
-                     'Use another workdir, or the config it was made with.')
+              record_steps=record_steps, schedule=schedule,
+              fingerprint=physics_fingerprint(config, times, schedule))
 
 
 def temperature_dir(workdir: str, temperature: float) -> str:
@@ -233,10 +234,11 @@ def load_checkpoint(path: str, fingerprint: str) -> Checkpoint | None:
   """
   if not os.path.isfile(path):
     return None
-  if _stored_fingerprint(path) != fingerprint:
-    _check_fingerprint(path, fingerprint)
-    raise ValueError(f'{path}: a checkpoint of an older version; delete it to start over.')
   with np.load(path) as data:
+    stored = _stored_fingerprint(data)
+    if stored is None:
+      raise ValueError(f'{path}: a checkpoint of an older version; delete it to start over.')
+    _require_same_physics(path, stored, fingerprint)
     return Checkpoint(stage=str(data['stage']), step=int(data['step']),
                       **{f.name: data[f.name] for f in dataclasses.fields(Checkpoint)
                          if f.name not in ('stage', 'step') and f.name in data})
@@ -300,9 +302,11 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
 
 def _write_output(path: str, sim: protocol.Simulation, config: ml_collections.ConfigDict,
                   checkpoint: Checkpoint, fingerprint: str) -> None:
-  """Writes the BOTAN file of `checkpoint` (replicas at `checkpoint.step`) unless it exists."""
+  """Writes the BOTAN file of `checkpoint` (replicas at `checkpoint.step`) unless it exists.
+
+  An existing file was checked against `fingerprint` by `_is_complete`.
+  """
   if os.path.exists(path):
-    _check_fingerprint(path, fingerprint)
     return
   io.save_npz(
       path, types=sim.types.astype(np.int8),
@@ -343,7 +347,6 @@ def _equilibrate_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
     positions = _pad(jnp.stack([checkpoints[i].positions for i in ids]), padded)
     momenta = _pad(jnp.stack([checkpoints[i].momenta for i in ids]), padded)
   last_step = plan.schedule.total_steps
-  fingerprint = physics_fingerprint(config, plan)
   for step, positions, momenta in protocol.run_nvt(
       sim, positions, momenta, plan.schedule,
       _stop_steps(first_step, last_step, config.checkpoint_every_steps), first_step,
@@ -351,7 +354,7 @@ def _equilibrate_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
     if step < last_step:
       for b, config_id in enumerate(ids):
         save_checkpoint(checkpoint_path(workdir, config, config_id),
-                        Checkpoint('nvt', step, positions[b], momenta[b]), fingerprint)
+                        Checkpoint('nvt', step, positions[b], momenta[b]), plan.fingerprint)
   replica_momenta = np.asarray(protocol.replica_momenta(
       replica_keys, config.num_replicas, config.num_particles, plan.temperature))
   equilibrated = {}
@@ -362,7 +365,7 @@ def _equilibrate_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
         momenta=replica_momenta[b], initial_positions=initial,
         start_velocities=replica_momenta[b])
     save_checkpoint(checkpoint_path(workdir, config, config_id), equilibrated[config_id],
-                    fingerprint)
+                    plan.fingerprint)
   return equilibrated
 
 
@@ -380,7 +383,6 @@ def _run_replica_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
   positions = _pad(jnp.stack([checkpoints[i].positions for i in ids]), padded)
   momenta = _pad(jnp.stack([checkpoints[i].momenta for i in ids]), padded)
   stops = _stop_steps(first_step, last_step, config.checkpoint_every_steps, plan.record_steps)
-  fingerprint = physics_fingerprint(config, plan)
   for step, positions, momenta in protocol.run_replicas(
       sim, positions, momenta, stops, first_step, config.segment_steps, progress):
     for b, config_id in enumerate(ids):
@@ -388,9 +390,10 @@ def _run_replica_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
                                        momenta=momenta[b], step=step)
       if step in time_index_of:
         _write_output(output_path(workdir, config, config_id, time_index_of[step]), sim,
-                      config, checkpoint, fingerprint)
+                      config, checkpoint, plan.fingerprint)
       if step < last_step:
-        save_checkpoint(checkpoint_path(workdir, config, config_id), checkpoint, fingerprint)
+        save_checkpoint(checkpoint_path(workdir, config, config_id), checkpoint,
+                        plan.fingerprint)
   for config_id in ids:
     path = checkpoint_path(workdir, config, config_id)
     if os.path.exists(path):
@@ -404,7 +407,13 @@ def _is_complete(workdir: str, config: ml_collections.ConfigDict, plan: Plan,
   existing = [path for path in (output_path(workdir, config, config_id, k)
                                 for k in plan.time_indices) if os.path.exists(path)]
   for path in existing:
-    _check_fingerprint(path, physics_fingerprint(config, plan))
+    with np.load(path) as data:
+      stored = _stored_fingerprint(data)
+    if stored is None:
+      logging.warning('%s: written without a fingerprint (an older version); taken as it is.',
+                      path)
+    else:
+      _require_same_physics(path, stored, plan.fingerprint)
   return len(existing) == len(plan.time_indices)
 
 
@@ -465,9 +474,8 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
         thermostat_chain_length=config.thermostat_chain_length,
         thermostat_chain_steps=config.thermostat_chain_steps,
         thermostat_sy_steps=config.thermostat_sy_steps)
-    fingerprint = physics_fingerprint(config, plan)
     checkpoints = {i: _resumable(workdir, config, plan, i, load_checkpoint(
-        checkpoint_path(workdir, config, i), fingerprint)) for i in pending}
+        checkpoint_path(workdir, config, i), plan.fingerprint)) for i in pending}
     nvt_groups: dict[int, list[int]] = {}
     nve_groups: dict[int, list[int]] = {}
     for config_id, checkpoint in checkpoints.items():
