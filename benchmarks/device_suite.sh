@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# GPU checks in one go (a lent H100/H200 machine): train-step benchmark at both matmul
-# precisions and in bfloat16, each with a profile of where a BOTAN step's device time goes, and
-# once without XLA's command buffers (launch overhead); the edge layouts of message passing
-# (`layouts`); the paper's recipe on the shared sample (BOTAN fine-tuned from the authors'
-# model1, NT-GNN from scratch); and the MD generator benchmark. Usage:
+# GPU checks in one go (a lent H100/H200 machine): the train-step benchmark in bfloat16, TF32
+# and exact float32 (`bench`); profiles of where a BOTAN step's device time goes (`profile`);
+# the edge layouts of message passing (`layouts`); the paper's recipe on the shared sample
+# (BOTAN fine-tuned from the authors' model1, NT-GNN from scratch; `train`); and the MD
+# generator benchmark (`md`). Usage:
 #   OUT=results DATA=path/to/botan_small/T0.44 WEIGHTS=path/to/model1.npz bash benchmarks/device_suite.sh
 # Each stage has its own time limit; logs and metrics land in $OUT, runs and caches in $WORK.
-# STAGES picks what runs (default: "bench train md"; also "layouts").
+# STAGES picks what runs (default: "bench train md"; also "profile" and "layouts");
+# BENCH_FLAGS and LAYOUT_FLAGS pass extra flags (e.g. --skip_ntgnn, --layouts a,b).
 set -u
 OUT=${OUT:-device_results}; WORK=${WORK:-/tmp/botan_suite}; mkdir -p "$OUT" "$WORK"
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
@@ -20,22 +21,30 @@ stage() {  # stage NAME SECONDS COMMAND...
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 $PY -c 'import jax, flax, optax; print("jax", jax.__version__, "flax", flax.__version__, "optax", optax.__version__, jax.devices())'
 STAGES=${STAGES:-bench train md}
-if [[ $STAGES == *bench* ]]; then
+# Most telling first, so that a call cut short still answers the main questions.
 bench=($PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train")
-stage bench_highest "${BENCH_LIMIT:-150}" "${bench[@]}" --precision highest \
-  --peak_tflops "${PEAK_TFLOPS:-67}" --profile_dir "$WORK/profile_highest"
-stage bench_default "${BENCH_LIMIT:-150}" "${bench[@]}" --precision default \
-  --peak_tflops "${PEAK_TFLOPS_TF32:-495}" --profile_dir "$WORK/profile_default"
+if [[ $STAGES == *bench* ]]; then
 stage bench_bfloat16 "${BENCH_LIMIT:-150}" "${bench[@]}" --precision default --dtype bfloat16 \
-  --peak_tflops "${PEAK_TFLOPS_BF16:-989}" --profile_dir "$WORK/profile_bfloat16"
-XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_enable_command_buffer=" stage bench_no_command_buffer \
-  "${BENCH_LIMIT:-150}" "${bench[@]}" --precision default --skip_ntgnn \
-  --profile_dir "$WORK/profile_no_command_buffer"
+  --peak_tflops "${PEAK_TFLOPS_BF16:-989}" ${BENCH_FLAGS:-}
+stage bench_default "${BENCH_LIMIT:-150}" "${bench[@]}" --precision default \
+  --peak_tflops "${PEAK_TFLOPS_TF32:-495}" ${BENCH_FLAGS:-}
+stage bench_highest "${BENCH_LIMIT:-150}" "${bench[@]}" --precision highest \
+  --peak_tflops "${PEAK_TFLOPS:-67}" ${BENCH_FLAGS:-}
+fi
+# Profiles run without XLA's command buffers: inside one, every kernel is attributed to the
+# buffer rather than to the XLA operation that launched it.
+if [[ $STAGES == *profile* ]]; then
+for dtype in ${PROFILE_DTYPES:-bfloat16 float32}; do
+XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_enable_command_buffer=" stage "profile_$dtype" \
+  "${BENCH_LIMIT:-150}" "${bench[@]}" --precision default --dtype "$dtype" --skip_ntgnn \
+  --profile_dir "$WORK/profile_$dtype"
+done
 fi
 if [[ $STAGES == *layouts* ]]; then
-stage layouts "${LAYOUTS_LIMIT:-200}" bash -c "$PY benchmarks/message_passing_layouts.py \
-  --data '$DATA/train' --repeats ${LAYOUT_REPEATS:-50} && $PY benchmarks/message_passing_layouts.py \
-  --data '$DATA/train' --repeats ${LAYOUT_REPEATS:-50} --dtype bfloat16"
+for dtype in ${LAYOUT_DTYPES:-bfloat16 float32}; do
+stage "layouts_$dtype" "${LAYOUTS_LIMIT:-120}" $PY benchmarks/message_passing_layouts.py \
+  --data "$DATA/train" --repeats "${LAYOUT_REPEATS:-50}" --dtype "$dtype" ${LAYOUT_FLAGS:-}
+done
 fi
 if [[ $STAGES == *train* ]]; then
 common=(--config=configs/botan.py:T044_t4120 --config.data.train_pattern="$DATA/train/*.npz"

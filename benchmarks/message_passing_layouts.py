@@ -9,11 +9,14 @@ runs BOTAN's seven message-passing steps (Eqs. 3-5, the first layers split
 per input block as in `models.py`, no encoders or decoders) on one
 4096-particle graph, in five layouts of the same edges:
 
-  coo             the model's: edges in (sender, receiver) order, unsorted
-                  scatter-adds for the aggregation and the receiver gather's
-                  gradient.
+  coo             edges in (sender, receiver) order, unsorted scatter-adds
+                  for the aggregation and both gathers' gradients.
   coo_sorted      the same, declaring the (sorted) senders sorted, so the
                   sender gather's gradient may use XLA's sorted scatter.
+  coo_f32_gather  `coo` with the node blocks gathered in float32, so that
+                  the gathers' gradients are float32 scatter-adds also when
+                  the layers compute in bfloat16.
+  coo_sorted_f32_gather  both of the above: the model's layout.
   receiver_major  edges in (receiver, sender) order: the aggregation and the
                   receiver gather's gradient are sorted scatters.
   dense           receiver-major slots (N, K), K the largest in-degree,
@@ -44,7 +47,8 @@ import train_step  # beside this script
 
 LATENT = 64
 NUM_STEPS = 7
-LAYOUTS = ('coo', 'coo_sorted', 'receiver_major', 'dense', 'dense_reverse')
+LAYOUTS = ('coo', 'coo_sorted', 'coo_f32_gather', 'coo_sorted_f32_gather', 'receiver_major',
+           'dense', 'dense_reverse')
 
 
 def init_params(mean_degree: float, seed: int = 0,
@@ -83,14 +87,15 @@ def edge_hidden(params, first, dtype) -> jax.Array:
 
 
 def run_coo(params, nodes, edges, initial_nodes, initial_edges, graph, dtype, num_steps,
-            senders_sorted=False, receivers_sorted=False):
+            senders_sorted=False, receivers_sorted=False, gather_float32=False):
   """Message passing on edge lists: edges (E, latent), graph['senders'/'receivers'] (E,)."""
   senders, receivers = graph['senders'], graph['receivers']
   num_nodes = nodes.shape[0]
+  gathered = (lambda x: x.astype(jnp.float32)) if gather_float32 else (lambda x: x)
   for _ in range(num_steps):
-    from_senders = matmul(nodes, params['sender'], dtype).at[senders].get(
+    from_senders = gathered(matmul(nodes, params['sender'], dtype)).at[senders].get(
         indices_are_sorted=senders_sorted)
-    from_receivers = matmul(nodes, params['receiver'], dtype).at[receivers].get(
+    from_receivers = gathered(matmul(nodes, params['receiver'], dtype)).at[receivers].get(
         indices_are_sorted=receivers_sorted)
     edges = edge_hidden(params, from_senders + from_receivers
                         + matmul(edges, params['edge'], dtype) + initial_edges, dtype)
@@ -179,9 +184,10 @@ def layout_problem(layout: str, senders: np.ndarray, receivers: np.ndarray, num_
     graph (the layout's index arrays), from_coo and to_coo, which map an (E, ...)
     array in the input order to the layout's edge array and back.
   """
-  if layout in ('coo', 'coo_sorted'):
+  if layout.startswith('coo'):
     run = functools.partial(run_coo, dtype=dtype, num_steps=num_steps,
-                            senders_sorted=layout == 'coo_sorted')
+                            senders_sorted=layout.startswith('coo_sorted'),
+                            gather_float32=layout.endswith('f32_gather'))
     identity = lambda x: x
     return run, dict(senders=senders, receivers=receivers), identity, identity
   if layout == 'receiver_major':

@@ -97,9 +97,17 @@ class EdgeUpdate(nn.Module):
 
   def __call__(self, edges: jax.Array, nodes: jax.Array, senders: jax.Array,
                receivers: jax.Array, initial_term: jax.Array) -> jax.Array:
-    """New edge states (E, latent) from edges (E, latent) and nodes (N, latent)."""
-    first = (self.sender(nodes)[senders] + self.receiver(nodes)[receivers]
-             + self.edge(edges) + initial_term)
+    """New edge states (E, latent) from edges (E, latent) and nodes (N, latent).
+
+    The node blocks are gathered in float32 whatever the computation dtype,
+    so that their gradients are float32 scatter-adds (GPUs have no native
+    bfloat16 atomic add); their sum joins the edge blocks in the computation
+    dtype, so no (E, latent) float32 array is made for bfloat16.
+    """
+    from_nodes = (self.sender(nodes).astype(jnp.float32)[senders]
+                  + self.receiver(nodes).astype(jnp.float32)[receivers])
+    from_edges = self.edge(edges)
+    first = from_nodes.astype(from_edges.dtype) + from_edges + initial_term
     return self.hidden(nn.relu(first))
 
 

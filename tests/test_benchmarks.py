@@ -95,5 +95,6 @@ def test_train_step_benchmark_ends_with_its_json(tmp_path):
   lines = result.stdout.strip().splitlines()
   record = json.loads(lines[-1])
   assert record['botan_step_s'] > 0 and record['ntgnn_step_s'] is None
+  assert record['botan_loop_step_s'] > 0 and record['ntgnn_loop_step_s'] is None
   assert record['details']['botan']['profile_kernels'] > 0
   assert any(line.startswith('cpu profile, per call') for line in lines)
