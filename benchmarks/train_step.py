@@ -136,7 +136,9 @@ def time_step(graph_set: input_pipeline.GraphSet, loss_p: float, batch: int, rep
       print(xla_profile.format_table(summary))
       profile = dict(profile_busy_s=summary.busy_s, profile_ops_s=summary.total_s,
                      profile_kernels=sum(op.kernels for op in summary.ops),
-                     profile_by_kind_s=summary.by_kind())
+                     profile_by_kind_s=summary.by_kind(),
+                     profile_by_family=dict(list(summary.by_family().items())[:40]),
+                     profile_short_ops=summary.short_ops())
   return dict(**profile, step_s=median, min_s=float(np.min(seconds)),
               loop_step_s=float(np.median(loop_seconds)), graphs_per_s=batch / median,
               edges_per_s=batch * edges_per_graph / median,

@@ -10,7 +10,10 @@ kernels of the device planes' stream lines and groups them by the XLA
 operation that launched them (the `hlo_op` stat; the kernel name where that
 is missing); on a CPU it takes the host events that carry an `hlo_op` stat.
 It reports, per call of the function: the time of each operation, its share,
-its kernel count, a coarse kind (matmul, scatter, gather, reduce, other), and
+its kernel count, a coarse kind (matmul, scatter, gather, reduce, other); the
+same summed per family of operations (the name without XLA's numeric suffix,
+so the seven message-passing steps' copies of one fusion add up); the count
+and time of short operations (many short kernels point at launch costs); and
 the device's busy time (the union of kernel intervals), whose gap to the
 wall-clock step time is launch overhead and idling.
 """
@@ -20,6 +23,7 @@ import contextlib
 import dataclasses
 import glob
 import os
+import re
 from collections.abc import Iterator
 
 import jax
@@ -30,6 +34,7 @@ DERIVED_LINES = ('XLA Modules', 'XLA Ops', 'XLA TraceMe', 'Steps', 'Framework Op
 KINDS = (('scatter', ('scatter',)), ('gather', ('gather',)),
          ('matmul', ('gemm', 'dot', 'cublas', 'cutlass', 'matmul', 'triton')),
          ('reduce', ('reduce',)), ('copy', ('copy', 'memcpy', 'memset', 'transpose')))
+SHORT_OP_S = 5e-6  # An operation this short is dominated by its launch.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +71,21 @@ class Summary:
     for op in self.ops:
       totals[op.kind] += op.seconds
     return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+  def by_family(self) -> dict[str, tuple[int, float]]:
+    """(operations, seconds) per family: the name without a trailing '.N'."""
+    families = collections.defaultdict(lambda: [0, 0.0])
+    for op in self.ops:
+      family = families[re.sub(r'\.\d+$', '', op.name)]
+      family[0] += 1
+      family[1] += op.seconds
+    return {name: (count, seconds) for name, (count, seconds) in
+            sorted(families.items(), key=lambda item: -item[1][1])}
+
+  def short_ops(self, under_s: float = SHORT_OP_S) -> tuple[int, float]:
+    """(operations, seconds) of the operations shorter than `under_s` per call."""
+    short = [op.seconds for op in self.ops if op.seconds < under_s]
+    return len(short), sum(short)
 
 
 @contextlib.contextmanager
@@ -145,13 +165,19 @@ def summarise(directory: str, num_calls: int) -> Summary:
 
 
 def format_table(summary: Summary, top: int = 15) -> str:
-  """The kinds' totals and the `top` operations, as aligned text."""
+  """The kinds' totals, the `top` families and operations, and the short ones, as text."""
   total = summary.total_s
   lines = [f'{summary.source} profile, per call: {total * 1e3:.3f} ms in '
            f'{sum(op.kernels for op in summary.ops):.0f} kernels over {len(summary.ops)} ops; '
            f'busy {summary.busy_s * 1e3:.3f} ms of a {summary.span_s * 1e3:.3f} ms span']
   lines += [f'  {kind:8s} {s * 1e3:9.3f} ms {s / total:6.1%}' for kind, s in
             summary.by_kind().items()]
+  short_count, short_s = summary.short_ops()
+  lines.append(f'  {short_count} operations under {SHORT_OP_S * 1e6:.0f} us take '
+               f'{short_s * 1e3:.3f} ms')
+  lines.append(f'  {"top families":40s} {"ms":>9s} {"share":>6s} {"ops":>7s}')
+  lines += [f'  {name[:40]:40s} {s * 1e3:9.3f} {s / total:6.1%} {count:7d}'
+            for name, (count, s) in list(summary.by_family().items())[:top]]
   lines.append(f'  {"top operations":40s} {"ms":>9s} {"share":>6s} {"kernels":>7s}')
   lines += [f'  {op.name[:40]:40s} {op.seconds * 1e3:9.3f} {op.seconds / total:6.1%} '
             f'{op.kernels:7.1f}  {op.kind}' for op in summary.ops[:top]]

@@ -151,7 +151,8 @@ class Botan(nn.Module):
     precision: matmul precision passed to every Dense (None: backend default).
     dtype: computation dtype of every Dense, e.g. 'bfloat16' to halve the
       memory traffic of the edge states on accelerators (None: float32).
-      Parameters, the aggregation sums and the outputs stay float32.
+      Parameters, the node gathers, the aggregation sums and the outputs stay
+      float32.
   """
   latent_size: int = 64
   num_layers: int = 2

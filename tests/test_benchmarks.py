@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -82,6 +83,12 @@ def test_profile_table_of_a_cpu_trace(tmp_path):
   assert 0 < summary.busy_s <= summary.span_s
   assert 'scatter' in summary.by_kind()
   assert 'top operations' in xla_profile.format_table(summary)
+  families = summary.by_family()
+  assert sum(count for count, _ in families.values()) == len(summary.ops)
+  assert sum(s for _, s in families.values()) == pytest.approx(summary.total_s)
+  assert not any(re.search(r'\.\d+$', name) for name in families)
+  short_count, short_s = summary.short_ops(under_s=float('inf'))
+  assert short_count == len(summary.ops) and short_s == pytest.approx(summary.total_s)
   with pytest.raises(FileNotFoundError, match='no \\*.xplane.pb'):
     xla_profile.summarise(str(tmp_path / 'empty'), 1)
 
