@@ -7,7 +7,7 @@ BOTAN leaves the dense, bandwidth-friendly world: on a GPU each gather's
 gradient and each aggregation is a scatter-add with atomics. This script
 runs BOTAN's seven message-passing steps (Eqs. 3-5, the first layers split
 per input block as in `models.py`, no encoders or decoders) on one
-4096-particle graph, in five layouts of the same edges:
+4096-particle graph, in seven layouts of the same edges:
 
   coo             edges in (sender, receiver) order, unsorted scatter-adds
                   for the aggregation and both gathers' gradients.

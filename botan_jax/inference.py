@@ -148,7 +148,8 @@ def predict(config: ml_collections.ConfigDict, workdir: str | None, input_patter
     record = prediction_record(graph, node_pred, edge_pred)
     io.save_npz(destination, model_digest=np.array(digest),
                 source_stamp=np.array(_source_stamp(path, digest)), **record)
-    summary = (f' Pearson S {record["pearson_node"]:.4f}, E {record["pearson_edge"]:.4f}'
+    summary = (f' Pearson {config.node_target} {record["pearson_node"]:.4f}, '
+               f'E {record["pearson_edge"]:.4f}'
                if 'pearson_node' in record else '')
     logging.info('[%d/%d] %s -> %s%s', k + 1, len(todo), path, destination, summary)
   return destinations
@@ -165,7 +166,8 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   evaluation = train.evaluate_graphs(train.make_predict_fn(train.create_model(config)),
                                      params, test_set)
   io.save_json(os.path.join(workdir, 'evaluation.json'), evaluation)
-  logging.info('Test Pearson over %d files: S (type A) %.4f, E (A-A, r<%.2f) %.4f.',
-               len(test_files), evaluation['pearson_node'], config.data.eval_bond_cutoff,
+  logging.info('Test Pearson over %d files: %s (type A) %.4f, E (A-A, r<%.2f) %.4f.',
+               len(test_files), config.node_target, evaluation['pearson_node'],
+               config.data.eval_bond_cutoff,
                evaluation['pearson_edge'])
   return evaluation

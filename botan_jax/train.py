@@ -311,20 +311,30 @@ def _weighted_loss(evaluation: dict, loss_p: float) -> float:
 
 
 def _selection_score(evaluation: dict, loss_p: float) -> float:
-  """Test Pearson that picks the best checkpoint: of E for edge pretraining, else of S."""
-  return evaluation['pearson_edge'] if loss_p == 0.0 else evaluation['pearson_node']
+  """Test Pearson that picks the best checkpoint: of E for p=0, of S for p=1, else their mean."""
+  if loss_p == 0.0:
+    return evaluation['pearson_edge']
+  if loss_p == 1.0:
+    return evaluation['pearson_node']
+  return 0.5 * (evaluation['pearson_node'] + evaluation['pearson_edge'])
 
 
-# Fields that fix a run's data order, objective and parameters: a resume must keep them.
+# Fields that fix a run's data, order, objective, optimizer and parameters: a resume must keep
+# them (the training files too, recorded in TRAIN_FILES).
 RESUME_FIELDS = ('seed', 'loss_p', 'augmentation', 'node_target', 'model', 'data.edge_cutoff',
-                 'init_from')
+                 'data.time_index', 'data.pickle_time_index', 'learning_rate', 'adam_eps',
+                 'grad_clip_norm', 'init_from')
+TRAIN_FILES = 'train_files.json'  # Names of a run's training files, in the workdir.
 
 
-def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:
+def check_resumable(config: ml_collections.ConfigDict, workdir: str,
+                    train_files: list[str]) -> None:
   """Refuses to resume a run in `workdir` with a config that changes what its steps mean.
 
   The graphs per step and the fields of RESUME_FIELDS must match the run's
-  config.json; num_epochs, intervals and test files may change.
+  config.json, and the training files' names its TRAIN_FILES (where the run
+  recorded them; the data may move); num_epochs, intervals and test files may
+  change.
   """
   saved_path = os.path.join(workdir, 'config.json')
   latest = os.path.join(workdir, 'checkpoints', checkpoints.LATEST)
@@ -336,6 +346,11 @@ def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:
                if _field(saved, field) != _field(config, field)]
   if graphs_per_step(saved) != graphs_per_step(config):
     differing.append('graphs per step (batch_size)')
+  recorded = os.path.join(workdir, TRAIN_FILES)
+  if os.path.exists(recorded):
+    with open(recorded) as f:
+      if json.load(f) != [os.path.basename(path) for path in train_files]:
+        differing.append('training files')
   if differing:
     raise ValueError(f'{workdir} holds a run with other {", ".join(differing)}; resuming it with '
                      'this config would mix two runs. Use a new --workdir.')
@@ -357,10 +372,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   run_start = time.perf_counter()
   train_files, test_files = validate_config(config)
   os.makedirs(workdir, exist_ok=True)
-  check_resumable(config, workdir)
+  check_resumable(config, workdir, train_files)
   if jax.process_index() == 0:
     with io.atomic_path(os.path.join(workdir, 'config.json')) as tmp, open(tmp, 'w') as f:
       f.write(config.to_json_best_effort(indent=2))
+    io.save_json(os.path.join(workdir, TRAIN_FILES),
+                 [os.path.basename(path) for path in train_files])
 
   load = lambda files: input_pipeline.load_graph_set(
       files, graph_spec(config), cache_dir(config), time_index=config.data.pickle_time_index,
@@ -383,8 +400,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     logging.info('Resuming from step %d (%s).', int(state.step), latest.directory)
   else:
     state, best_score = initial_state(config, model, optimizer, example), -math.inf
-  # A best checkpoint saved after the latest one lies in the future the run replays.
-  if dropped := checkpoints.drop_steps_after(best, int(state.step)):
+  # A best checkpoint saved after the latest one lies in the future the run replays; a run that
+  # starts at step 0 saves the initial one again.
+  if dropped := checkpoints.drop_steps_after(best, int(state.step) if int(state.step) else -1):
     logging.info('Dropped best checkpoints of steps %s, past the resumed step.', dropped)
   log = MetricsLog(workdir, int(state.step), config.tensorboard)
 
@@ -404,11 +422,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   evaluation = None
   if int(state.step) == 0:
     initial = evaluate_graphs(predict, state.params, test_set, test_graphs)
-    logging.info('epoch 0: test Pearson S %.4f E %.4f', initial['pearson_node'],
-                 initial['pearson_edge'])
+    logging.info('epoch 0: test Pearson %s %.4f E %.4f', config.node_target,
+                 initial['pearson_node'], initial['pearson_edge'])
     log.write(step=0, epoch=0, test_pearson_node=initial['pearson_node'],
               test_pearson_edge=initial['pearson_edge'],
               test_loss=_weighted_loss(initial, config.loss_p), test_per_file=initial['per_file'])
+    # The starting point competes too: fine-tuning can only lower a score it starts from.
+    best_score = _selection_score(initial, config.loss_p)
+    checkpoints.save(best, 0, state, dict(epoch=0, evaluation=initial, best_score=best_score))
   epoch_losses: list[jax.Array] = []
   timer_start, timed_steps, paused_s = None, 0, 0.0  # paused_s: evaluations and checkpoints.
   for step in range(int(state.step), total_steps):
@@ -439,9 +460,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       wall_steps_per_s = timed_steps / elapsed if timed_steps else float('nan')
       eta = (total_steps - step - 1) / wall_steps_per_s if timed_steps else float('nan')
       evaluation = evaluate_graphs(predict, state.params, test_set, test_graphs)
-      logging.info('epoch %d/%d step %d: train loss %.5f | test Pearson S %.4f E %.4f | '
+      logging.info('epoch %d/%d step %d: train loss %.5f | test Pearson %s %.4f E %.4f | '
                    '%.2f graphs/s | ETA %s', epoch_done, config.num_epochs, step + 1, train_loss,
-                   evaluation['pearson_node'], evaluation['pearson_edge'],
+                   config.node_target, evaluation['pearson_node'], evaluation['pearson_edge'],
                    steps_per_s * global_batch, _format_seconds(eta))
       log.write(step=step + 1, epoch=epoch_done, train_loss=train_loss,
                 test_pearson_node=evaluation['pearson_node'],

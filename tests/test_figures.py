@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 import pytest
+from matplotlib import collections as mcollections
+from matplotlib import pyplot as plt
 
 from botan_jax import io
 from botan_jax import system
@@ -155,3 +157,33 @@ def test_maps_and_pdf_refuse_predictions_of_other_configurations(prediction, tmp
   with pytest.raises(ValueError, match='no bond shorter than 0.5 .* widen --slab'):
     figures.cross_section_maps(path, data, str(tmp_path / 'maps'), bond_cutoff=0.5)
   assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize('times,expected', [
+    ((0.2, 0.3, 0.52), ['0.2', '0.5']),                     # Under a decade: 1-2-5, plain.
+    ((0.13, 1.3, 5.2), ['0.2', '0.5', '1', '2', '5']),
+    ((0.1, 10.0, 1e4), None),                                # Decades: matplotlib's own labels.
+])
+def test_log_time_axes_label_short_spans_without_crowding(times, expected):
+  fig, ax = plt.subplots()
+  ax.plot(times, times, 'o')
+  figures._log_time_axis(ax)  # pylint: disable=protected-access
+  fig.canvas.draw()
+  low, high = ax.get_xlim()
+  labels = [tick.get_text() for tick in ax.get_xticklabels()
+            if tick.get_text() and low <= tick.get_position()[0] <= high]
+  if expected is None:
+    assert len(labels) == 6 and all('10^' in label for label in labels)
+  else:
+    assert labels == expected
+  assert not any(t.get_text() for t in ax.xaxis.get_minorticklabels())
+  plt.close(fig)
+
+
+def test_a_single_time_point_still_shows_the_seed_spread():
+  fig, ax = plt.subplots()
+  row = dict(pearson_node_median=0.5, pearson_node_worst=0.4, pearson_node_best=0.7)
+  figures._band(ax, np.array([4120.0]), [row], 'node', 'one point')  # pylint: disable=protected-access
+  bars = [c for c in ax.collections if isinstance(c, mcollections.LineCollection)]
+  assert any(np.allclose(segment[:, 1], [0.4, 0.7]) for c in bars for segment in c.get_segments())
+  plt.close(fig)

@@ -123,10 +123,15 @@ def test_tiny_preset_resumes_and_writes_loadable_files(tmp_path, monkeypatch):
   paths = generate.generate(config, workdir)
   assert len(paths) == 2 * len(config.time_indices)
   assert {p: _file_identity(p) for p in before} == before  # nothing rewritten
-  assert not os.listdir(checkpoint_dir)
+  assert not os.path.exists(checkpoint_dir)  # Emptied, then removed.
   assert paths[0].endswith(os.path.join('T0.64', 'train', 'isoconfig_N256T0.64_1_tc01.npz'))
   assert paths[-1].endswith(os.path.join('T0.64', 'test', 'isoconfig_N256T0.64_2_tc05.npz'))
   assert generate.generate(config, workdir) == paths  # complete: nothing to do
+  grown = config.copy_and_resolve_references()
+  grown.num_train = 2  # Configuration 2, in test/, would now be a training configuration.
+  with pytest.raises(ValueError, match=r'test/isoconfig_N256T0.64_2_tc01.npz: configuration 2 '
+                                       r'belongs to train/ with num_train=2'):
+    generate.generate(grown, workdir)
 
   samples = [io.read_botan_npz(p) for p in paths]
   for sample, path in zip(samples, paths):

@@ -129,11 +129,36 @@ def test_metrics_log_keeps_complete_lines_up_to_the_resumed_step(tmp_path):
 def test_resuming_with_another_seed_or_batch_is_refused(tmp_path):
   config = small_config(tmp_path, num_epochs=1)
   train.train_and_evaluate(config, str(tmp_path / 'run'))
-  for field, value in (('seed', 7), ('batch_size', 2)):
+  for field, value in (('seed', 7), ('batch_size', 2), ('learning_rate', 1e-3)):
     changed = small_config(tmp_path, num_epochs=2, **{field: value})
     with pytest.raises(ValueError, match='Use a new --workdir'):
       train.train_and_evaluate(changed, str(tmp_path / 'run'))
+  fewer_files = small_config(tmp_path, num_epochs=2)
+  fewer_files.data.train_pattern = str(tmp_path / 'train' / '*_[12]_tc07.npz')
+  with pytest.raises(ValueError, match='other training files; .* Use a new --workdir'):
+    train.train_and_evaluate(fewer_files, str(tmp_path / 'run'))
   train.train_and_evaluate(small_config(tmp_path, num_epochs=2), str(tmp_path / 'run'))
+
+
+def test_the_starting_model_competes_for_the_best_checkpoint(tmp_path):
+  """Epoch 0 is an evaluation like the others: a run that only makes things worse keeps it."""
+  run = str(tmp_path / 'run')
+  train.train_and_evaluate(small_config(tmp_path, num_epochs=0), run)
+  best = checkpoints.manager(run, checkpoints.BEST)
+  assert best.all_steps() == [0]
+  _, meta = checkpoints.restore(best)
+  first = io.read_jsonl(os.path.join(run, 'metrics.jsonl'))[0]
+  assert first['epoch'] == 0 and meta['epoch'] == 0
+  assert meta['best_score'] == pytest.approx(
+      0.5 * (first['test_pearson_node'] + first['test_pearson_edge']))
+  train.train_and_evaluate(small_config(tmp_path, num_epochs=0), run)  # A rerun saves it again.
+  assert checkpoints.manager(run, checkpoints.BEST).all_steps() == [0]
+
+
+@pytest.mark.parametrize('loss_p,expected', [(0.0, 0.2), (0.4, 0.5), (1.0, 0.8)])
+def test_best_checkpoints_are_chosen_by_e_s_or_their_mean(loss_p, expected):
+  score = train._selection_score(dict(pearson_node=0.8, pearson_edge=0.2), loss_p)  # pylint: disable=protected-access
+  assert score == pytest.approx(expected)
 
 
 def test_training_and_evaluation_need_trajectories(tmp_path):

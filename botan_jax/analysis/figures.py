@@ -81,11 +81,33 @@ def _mark_tau_alpha(ax: plt.Axes, temperature: float) -> None:
 
 
 def _band(ax: plt.Axes, x: np.ndarray, rows: list[dict], kind: str, label: str) -> None:
-  """Median line with a best-worst band of `pearson_{kind}` over seeds."""
+  """Median line with a best-worst band and bars of `pearson_{kind}` over seeds.
+
+  The bars keep the spread visible where the band has no width (one time point).
+  """
   median = np.array([r[f'pearson_{kind}_median'] for r in rows])
+  worst = np.array([r[f'pearson_{kind}_worst'] for r in rows])
+  best = np.array([r[f'pearson_{kind}_best'] for r in rows])
   line, = ax.plot(x, median, 'o-', label=label, markersize=4)
-  ax.fill_between(x, [r[f'pearson_{kind}_worst'] for r in rows],
-                  [r[f'pearson_{kind}_best'] for r in rows], color=line.get_color(), alpha=0.2)
+  ax.fill_between(x, worst, best, color=line.get_color(), alpha=0.2)
+  ax.errorbar(x, median, yerr=[median - worst, best - median], fmt='none',
+              ecolor=line.get_color(), capsize=3, linewidth=1)
+
+
+def _log_time_axis(ax: plt.Axes) -> None:
+  """A logarithmic t axis whose labels never overlap.
+
+  Decades only, or 1, 2 and 5 per decade as plain numbers where the data
+  span less than two decades (where decades alone could leave the axis
+  unlabelled).
+  """
+  ax.set_xscale('log')
+  low, high = ax.get_xlim()
+  if high < 100 * low:
+    ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f'{value:g}'))
+  ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+  ax.set_xlabel('t')
 
 
 def _node_label(rows: list[dict]) -> str:
@@ -123,9 +145,7 @@ def pearson_vs_time(sweep_dirs: Sequence[str], output: str) -> list[str]:
         _band(row_axes[1], x, points, 'edge', label)
     node = _node_label(next(iter(sweeps_rows.values())))
     for ax, quantity in zip(row_axes, (node, 'E')):
-      ax.set_xscale('log')
-      ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-      ax.set_xlabel('t')
+      _log_time_axis(ax)
       ax.set_ylabel(f'Pearson of {quantity}')
       ax.set_title(f'T = {temperature:.2f}: {quantity}')
       _mark_tau_alpha(ax, temperature)
@@ -442,8 +462,7 @@ def relaxation_curves(data_pattern: str, output: str) -> list[str]:
   msd_ax.set_yscale('log')
   msd_ax.set_ylabel('MSD, type A')
   for ax in (fs_ax, msd_ax):
-    ax.set_xscale('log')
-    ax.set_xlabel('t')
+    _log_time_axis(ax)
     ax.legend(fontsize=8)
   fig.tight_layout()
   return save_figure(fig, output)

@@ -10,7 +10,8 @@
   define the physics (`physics_fingerprint`).
 Every write is atomic. A configuration whose files all exist with this
 config's fingerprint is skipped; a file or checkpoint with another
-fingerprint is refused (use another workdir) rather than reused. An
+fingerprint is refused (use another workdir) rather than reused, and so is a
+file in the split its id no longer belongs to (num_train changed). An
 interrupted configuration resumes from its checkpoint in
 `{workdir}/T{T:.2f}/checkpoints/` (written every `checkpoint_every_steps`
 steps of either stage, at the end of equilibration and at each recorded time),
@@ -28,6 +29,7 @@ valid trajectory (same ensemble, same protocol).
 import dataclasses
 import json
 import os
+import re
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -188,6 +190,33 @@ def output_path(workdir: str, config: ml_collections.ConfigDict, config_id: int,
   name = (f'isoconfig_N{config.num_particles}T{config.temperature:.2f}_{config_id}'
           f'_tc{time_index:02d}.npz')
   return os.path.join(temperature_dir(workdir, config.temperature), split, name)
+
+
+def _require_ids_in_their_split(workdir: str, config: ml_collections.ConfigDict) -> None:
+  """Refuses files of this dataset lying in the split their id does not belong to.
+
+  Raises:
+    ValueError: naming the first such file, e.g. test/ id 3 after num_train grew to 3.
+  """
+  name = re.compile(rf'isoconfig_N{config.num_particles}T{config.temperature:.2f}'
+                    r'_(\d+)_tc\d+\.npz$')
+  for split in ('train', 'test'):
+    directory = os.path.join(temperature_dir(workdir, config.temperature), split)
+    for file_name in sorted(os.listdir(directory)) if os.path.isdir(directory) else ():
+      if not (match := name.match(file_name)):
+        continue
+      config_id = int(match.group(1))
+      belongs = 'train' if config_id <= config.num_train else 'test'
+      if belongs != split:
+        raise ValueError(
+            f'{os.path.join(directory, file_name)}: configuration {config_id} belongs to '
+            f'{belongs}/ with num_train={config.num_train}, so the dataset would hold it twice '
+            f'or in the wrong set. Move or delete it, or use another --workdir.')
+
+
+def _remove_if_empty(directory: str) -> None:
+  if os.path.isdir(directory) and not os.listdir(directory):
+    os.rmdir(directory)
 
 
 def checkpoint_path(workdir: str, config: ml_collections.ConfigDict, config_id: int) -> str:
@@ -451,6 +480,7 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
     ValueError: for a bad parameter, or a checkpoint of a different run.
   """
   plan = make_plan(config)
+  _require_ids_in_their_split(workdir, config)
   all_ids = list(range(1, config.num_train + config.num_test + 1))
   paths = [output_path(workdir, config, i, k) for i in all_ids for k in plan.time_indices]
   pending = [i for i in all_ids if not _is_complete(workdir, config, plan, i)]
@@ -461,7 +491,9 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
                '(steps %s), NVT %d steps.', plan.temperature, config.num_particles,
                config.num_replicas, len(pending), len(all_ids), plan.time_indices,
                plan.record_steps, plan.schedule.total_steps)
+  checkpoint_dir = os.path.join(temperature_dir(workdir, config.temperature), 'checkpoints')
   if not pending:
+    _remove_if_empty(checkpoint_dir)
     return paths
 
   with jax.enable_x64(config.precision == 'float64'):
@@ -508,6 +540,7 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
                              progress)
   if missing := [path for path in paths if not os.path.exists(path)]:
     raise RuntimeError(f'{len(missing)} files were not written, e.g. {missing[0]}.')
+  _remove_if_empty(checkpoint_dir)
   logging.info('Dataset complete: %d files under %s.', len(paths),
                temperature_dir(workdir, config.temperature))
   return paths
