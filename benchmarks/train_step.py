@@ -97,8 +97,9 @@ def time_step(graph_set: input_pipeline.GraphSet, loss_p: float, batch: int, rep
   state = train.put(train.initial_state(config, model, optimizer, example), mesh, train.P())
   dataset = train.put(graph_set.graphs, mesh, train.P())
   step = train.make_train_step(model, optimizer, loss_p, config.augmentation, mesh, batch)
-  indices = [train.put(np.arange(k, k + batch, dtype=np.int32) % len(graph_set), mesh,
-                       train.P(train.DATA_AXIS)) for k in range(repeats + 1)]
+  put_indices = lambda k: train.put(np.arange(k, k + batch, dtype=np.int32) % len(graph_set),
+                                    mesh, train.P(train.DATA_AXIS))
+  indices = [put_indices(k) for k in range(repeats + 1)]
   compiled = step.lower(state, dataset, indices[0]).compile()
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
@@ -113,9 +114,8 @@ def time_step(graph_set: input_pipeline.GraphSet, loss_p: float, batch: int, rep
   loop_seconds = []
   for _ in range(3):
     start = time.perf_counter()
-    for k in range(repeats):
-      batch_indices = np.arange(k, k + batch, dtype=np.int32) % len(graph_set)
-      state, metrics = step(state, dataset, train.put(batch_indices, mesh, train.P(train.DATA_AXIS)))
+    for k in range(repeats):  # Indices put on the device per step, as the training loop does.
+      state, metrics = step(state, dataset, put_indices(k))
     jax.block_until_ready((state, metrics))
     loop_seconds.append((time.perf_counter() - start) / repeats)
   valid = np.asarray(graph_set.graphs.edges['valid'])

@@ -328,13 +328,13 @@ TRAIN_FILES = 'train_files.json'  # Names of a run's training files, in the work
 
 
 def check_resumable(config: ml_collections.ConfigDict, workdir: str,
-                    train_files: list[str]) -> None:
+                    train_names: list[str]) -> None:
   """Refuses to resume a run in `workdir` with a config that changes what its steps mean.
 
   The graphs per step and the fields of RESUME_FIELDS must match the run's
-  config.json, and the training files' names its TRAIN_FILES (where the run
-  recorded them; the data may move); num_epochs, intervals and test files may
-  change.
+  config.json, and `train_names` (the training files' names; the data may
+  move) its TRAIN_FILES, where the run recorded them; num_epochs, intervals
+  and test files may change.
   """
   saved_path = os.path.join(workdir, 'config.json')
   latest = os.path.join(workdir, 'checkpoints', checkpoints.LATEST)
@@ -349,7 +349,7 @@ def check_resumable(config: ml_collections.ConfigDict, workdir: str,
   recorded = os.path.join(workdir, TRAIN_FILES)
   if os.path.exists(recorded):
     with open(recorded) as f:
-      if json.load(f) != [os.path.basename(path) for path in train_files]:
+      if json.load(f) != train_names:
         differing.append('training files')
   if differing:
     raise ValueError(f'{workdir} holds a run with other {", ".join(differing)}; resuming it with '
@@ -372,12 +372,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   run_start = time.perf_counter()
   train_files, test_files = validate_config(config)
   os.makedirs(workdir, exist_ok=True)
-  check_resumable(config, workdir, train_files)
+  train_names = [os.path.basename(path) for path in train_files]
+  check_resumable(config, workdir, train_names)
   if jax.process_index() == 0:
     with io.atomic_path(os.path.join(workdir, 'config.json')) as tmp, open(tmp, 'w') as f:
       f.write(config.to_json_best_effort(indent=2))
-    io.save_json(os.path.join(workdir, TRAIN_FILES),
-                 [os.path.basename(path) for path in train_files])
+    io.save_json(os.path.join(workdir, TRAIN_FILES), train_names)
 
   load = lambda files: input_pipeline.load_graph_set(
       files, graph_spec(config), cache_dir(config), time_index=config.data.pickle_time_index,
@@ -421,7 +421,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                global_batch, mesh.size, steps_per_epoch, int(state.step), total_steps)
   evaluation = None
   if int(state.step) == 0:
-    initial = evaluate_graphs(predict, state.params, test_set, test_graphs)
+    evaluation = initial = evaluate_graphs(predict, state.params, test_set, test_graphs)
     logging.info('epoch 0: test Pearson %s %.4f E %.4f', config.node_target,
                  initial['pearson_node'], initial['pearson_edge'])
     log.write(step=0, epoch=0, test_pearson_node=initial['pearson_node'],

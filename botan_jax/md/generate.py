@@ -199,19 +199,20 @@ def _require_ids_in_their_split(workdir: str, config: ml_collections.ConfigDict)
     ValueError: naming the first such file, e.g. test/ id 3 after num_train grew to 3.
   """
   name = re.compile(rf'isoconfig_N{config.num_particles}T{config.temperature:.2f}'
-                    r'_(\d+)_tc\d+\.npz$')
+                    r'_(\d+)_tc(\d+)\.npz$')
   for split in ('train', 'test'):
     directory = os.path.join(temperature_dir(workdir, config.temperature), split)
     for file_name in sorted(os.listdir(directory)) if os.path.isdir(directory) else ():
       if not (match := name.match(file_name)):
         continue
-      config_id = int(match.group(1))
-      belongs = 'train' if config_id <= config.num_train else 'test'
-      if belongs != split:
+      config_id, time_index = int(match.group(1)), int(match.group(2))
+      expected = output_path(workdir, config, config_id, time_index)
+      if os.path.dirname(expected) != directory:
         raise ValueError(
             f'{os.path.join(directory, file_name)}: configuration {config_id} belongs to '
-            f'{belongs}/ with num_train={config.num_train}, so the dataset would hold it twice '
-            f'or in the wrong set. Move or delete it, or use another --workdir.')
+            f'{os.path.basename(os.path.dirname(expected))}/ with num_train='
+            f'{config.num_train}, so the dataset would hold it twice or in the wrong set. '
+            'Move or delete it, or use another --workdir.')
 
 
 def _remove_if_empty(directory: str) -> None:
@@ -219,9 +220,13 @@ def _remove_if_empty(directory: str) -> None:
     os.rmdir(directory)
 
 
+def checkpoint_dir(workdir: str, config: ml_collections.ConfigDict) -> str:
+  return os.path.join(temperature_dir(workdir, config.temperature), 'checkpoints')
+
+
 def checkpoint_path(workdir: str, config: ml_collections.ConfigDict, config_id: int) -> str:
   name = f'isoconfig_N{config.num_particles}T{config.temperature:.2f}_{config_id}_state.npz'
-  return os.path.join(temperature_dir(workdir, config.temperature), 'checkpoints', name)
+  return os.path.join(checkpoint_dir(workdir, config), name)
 
 
 def configuration_key(seed: int, config_id: int) -> jax.Array:
@@ -491,9 +496,8 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
                '(steps %s), NVT %d steps.', plan.temperature, config.num_particles,
                config.num_replicas, len(pending), len(all_ids), plan.time_indices,
                plan.record_steps, plan.schedule.total_steps)
-  checkpoint_dir = os.path.join(temperature_dir(workdir, config.temperature), 'checkpoints')
   if not pending:
-    _remove_if_empty(checkpoint_dir)
+    _remove_if_empty(checkpoint_dir(workdir, config))
     return paths
 
   with jax.enable_x64(config.precision == 'float64'):
@@ -540,7 +544,7 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
                              progress)
   if missing := [path for path in paths if not os.path.exists(path)]:
     raise RuntimeError(f'{len(missing)} files were not written, e.g. {missing[0]}.')
-  _remove_if_empty(checkpoint_dir)
+  _remove_if_empty(checkpoint_dir(workdir, config))
   logging.info('Dataset complete: %d files under %s.', len(paths),
                temperature_dir(workdir, config.temperature))
   return paths
