@@ -174,7 +174,11 @@ def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
       box_vec = np.full(3, system.box_length(max(n, 1)))
     temperature = (float(data['temperature']) if 'temperature' in data
                    else name.get('temperature'))
-    time = float(data['time']) if 'time' in data else _table_time(name, path)
+    if 'time' in data:
+      time = float(data['time'])
+      _check_stored_time(time, name, temperature, path)
+    else:
+      time = _table_time(name, path)
     traj = data.get('positions')
     traj = None if traj is None else traj.astype(np.float64)
   except (ValueError, TypeError) as err:
@@ -191,12 +195,29 @@ def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
 
 def _table_time(name: dict[str, Any], path: str) -> float | None:
   """The time of a BOTAN file name's tcXX index in the paper's table, None off the table."""
-  if not name or round(name['temperature'], 2) not in system.TIME_POINTS:
+  if not name or not system.has_time_row(name['temperature']):
     return None
   try:
     return system.time_point(name['temperature'], name['time_index'])
   except KeyError as err:
     raise DataError(f'{path}: {err.args[0]}') from None
+
+
+def _check_stored_time(stored: float, name: dict[str, Any], temperature: float | None,
+                       path: str) -> None:
+  """Refuses a file whose stored `time` is not the Table I time of its name's tcXX.
+
+  Files named off the table (another temperature, or no BOTAN name) are not checked.
+  """
+  if not name or temperature is None:
+    return
+  table_time = _table_time(dict(name, temperature=temperature), path)
+  if table_time is not None and not system.same_time(stored, table_time):
+    raise DataError(
+        f'{path}: stores time {stored:g} for tc{name["time_index"]:02d} at T={temperature:.2f}, '
+        f'but Table I gives {table_time:g} there. The file was made with another time table '
+        '(the T=0.50 and T=0.64 rows of botan-jax before the table was corrected); '
+        'regenerate it, or rename it to the tcXX of its time.')
 
 
 def read_deepmind_pickle(path: str | Path, time_index: int = 0) -> Sample:

@@ -1,11 +1,16 @@
 """BOTAN training configurations: one preset per temperature and time of the paper's Table I.
 
 Usage: `--config=configs/botan.py:T044_t130` (T=0.44, t=130), `:T050_t217`,
-`:T064_t16.5`, ... and `:pretrain` (edge pretraining, p=0, T=0.44, t=13).
+`:T056_t52`, `:T064_t16.5`, ... and `:pretrain` (edge pretraining, p=0, T=0.44,
+t=13).
 Names are `T{100 T:03d}_t{time:g}`; `list_presets()` gives them all.
 `--config.loss_p=1.0` turns BOTAN into the node-only NT-GNN (5 graphs per step
 unless `batch_size` is set).
 """
+
+import difflib
+import math
+import re
 
 import ml_collections
 
@@ -19,7 +24,32 @@ def preset_name(temperature: float, time: float) -> str:
 def list_presets() -> dict[str, tuple[float, int]]:
   """Preset name -> (temperature, 1-based time index) for every Table I entry."""
   return {preset_name(t, time): (t, k + 1)
-          for t, times in system.TIME_POINTS.items() for k, time in enumerate(times)}
+          for t in system.table_temperatures() for k, time in enumerate(system.time_row(t))}
+
+
+def nearest_presets(preset: str, presets: dict[str, tuple[float, int]], count: int = 3
+                    ) -> list[str]:
+  """Valid names closest to `preset`: by log time within its temperature's row, else by spelling."""
+  match = re.fullmatch(r'T(\d+)_t([\d.eE+-]+)', preset)
+  if match:
+    temperature = int(match[1]) / 100
+    row = {name: system.time_point(*where) for name, where in presets.items()
+           if where[0] == round(temperature, 2)}
+    try:
+      time = float(match[2])
+    except ValueError:
+      time = 0.0
+    if row and time > 0:
+      return sorted(row, key=lambda name: abs(math.log(row[name] / time)))[:count]
+  return difflib.get_close_matches(preset, list(presets), n=count, cutoff=0.3)
+
+
+def unknown_preset_message(preset: str, presets: dict[str, tuple[float, int]]) -> str:
+  """Why `preset` is refused, naming the nearest valid presets."""
+  nearest = nearest_presets(preset, presets)
+  hint = f' Nearest: {", ".join(nearest)}.' if nearest else ''
+  return (f'Unknown preset {preset!r} of configs/botan.py.{hint} Names are T{{100T}}_t{{time}} '
+          'for the times of Table I (see the README\'s preset table), or "pretrain".')
 
 
 def get_config(preset: str = 'T044_t4120') -> ml_collections.ConfigDict:
@@ -29,8 +59,7 @@ def get_config(preset: str = 'T044_t4120') -> ml_collections.ConfigDict:
   if pretrain:
     preset = preset_name(0.44, 13.0)
   if preset not in presets:
-    raise ValueError(f'Unknown preset {preset!r}; choose "pretrain" or one of '
-                     f'{", ".join(sorted(presets))}.')
+    raise ValueError(unknown_preset_message(preset, presets))
   temperature, time_index = presets[preset]
 
   config = ml_collections.ConfigDict()

@@ -2,7 +2,7 @@
 
 Generates a small isoconfigurational dataset with the jax-md generator
 (N = 256 at T = 0.64; 8 training and 2 test configurations, 8 runs each,
-recorded at t = 0.522, Table I index 4), trains BOTAN on it from scratch,
+recorded at t = 0.52, Table I index 4), trains BOTAN on it from scratch,
 evaluates the best checkpoint and draws the loss curves and a cross-section
 map: a few minutes on a 2-core CPU. Everything lands under `--workdir`
 (default `runs/demo`).
@@ -29,7 +29,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.generate.nvt_batch = 10
   config.generate.nve_batch = 10
 
-  config.train = botan.get_config('T064_t0.522')
+  config.train = botan.get_config('T064_t0.52')
   config.train.num_epochs = 100
   config.train.eval_every_epochs = 5
   config.train.checkpoint_every_epochs = 20

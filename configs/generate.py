@@ -1,7 +1,8 @@
 """Isoconfigurational dataset generation (`python main.py --mode=generate`).
 
 Presets, chosen by the text after the colon of `--config=configs/generate.py:PRESET`:
-  T044, T050, T064: the paper's protocol (Sec. III) at T = 0.44, 0.50, 0.64:
+  T044, T050, T056, T064: the paper's protocol (Sec. III) at T = 0.44, 0.50,
+    0.56, 0.64 (T = 0.56 is GlassBench's fourth temperature):
     N = 4096 at density 1.2, hold at T = 5.0 for t_hold = 1e4, cool in
     t_cool = 20, Nose-Hoover NVT for 40 tau_alpha, then 32 NVE replicas
     recorded at the ten times of the temperature's row of Table I;
@@ -13,7 +14,7 @@ Every field can be overridden on the command line, e.g. `--config.num_train=8`.
 
 import ml_collections
 
-PRESET_TEMPERATURES = {'T044': 0.44, 'T050': 0.50, 'T064': 0.64}
+PRESET_TEMPERATURES = {'T044': 0.44, 'T050': 0.50, 'T056': 0.56, 'T064': 0.64}
 
 
 def paper_config(temperature: float) -> ml_collections.ConfigDict:
@@ -82,7 +83,7 @@ def tiny_config() -> ml_collections.ConfigDict:
 
 
 def get_config(preset: str | None = None) -> ml_collections.ConfigDict:
-  """Returns the config of `preset` (T044, T050, T064 or tiny; default T064)."""
+  """Returns the config of `preset` (T044, T050, T056, T064 or tiny; default T064)."""
   preset = preset or 'T064'
   if preset == 'tiny':
     return tiny_config()

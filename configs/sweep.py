@@ -2,8 +2,8 @@
 
 Usage: `python main.py --mode=sweep --config=configs/sweep.py:ARG --workdir=runs/sweep`,
 ARG one of
-  T044, T050, T064   every time point of that temperature's row of Table I (Figs. 5, 8);
-  all                every time point of the three temperatures;
+  T044, T050, T056, T064  every time point of that temperature's row of Table I (Figs. 5, 8);
+  all                every time point of the four temperatures;
   steps              message-passing steps n = 1..8 at tau_alpha, T = 0.44 (Fig. 9);
   loss_p             loss weight p = 0.1..1 at tau_alpha, T = 0.44, one graph per step (Fig. 10);
   NAME[,NAME...]     the named presets of configs/botan.py, e.g. T044_t130,T044_t4120.
@@ -46,7 +46,7 @@ def _presets(arg: str) -> tuple[str, ...]:
   names = tuple(name for name in arg.split(',') if name)
   unknown = [name for name in names if name not in presets]
   if unknown or not names:
-    raise ValueError(f'Unknown sweep {arg!r}: give T044, T050, T064, all, steps, loss_p or '
+    raise ValueError(f'Unknown sweep {arg!r}: give T044, T050, T056, T064, all, steps, loss_p or '
                      f'preset names of configs/botan.py (unknown: {unknown}).')
   return names
 

@@ -169,19 +169,27 @@ def test_paths_with_glob_characters_are_taken_literally(tmp_path, good_arrays):
 
 
 def test_stored_box_time_and_temperature_take_precedence(tmp_path, good_arrays):
+  # T=0.47 has no Table I row, so any stored time is taken as it is.
   path = _write(tmp_path / 'isoconfig_N40T0.44_1_tc07.npz', box=np.full(3, 9.0), time=2.5,
-                temperature=0.5, **good_arrays)
+                temperature=0.47, **good_arrays)
   sample = io.read_botan_npz(path)
-  assert sample.box.tolist() == [9.0] * 3 and sample.time == 2.5 and sample.temperature == 0.5
+  assert sample.box.tolist() == [9.0] * 3 and sample.time == 2.5 and sample.temperature == 0.47
   assert io.read_botan_npz(path, box=7.0).box.tolist() == [7.0] * 3
 
 
-def test_time_table_has_tau_alpha_at_index_7():
-  assert system.time_point(0.44, 7) == 4120.0
-  assert system.time_point(0.50, 7) == 217.0
-  assert system.time_point(0.64, 7) == 16.5
-  with pytest.raises(KeyError, match='Time index 11'):
-    system.time_point(0.44, 11)
+def test_stored_time_off_the_table_is_refused_naming_the_table(tmp_path, good_arrays):
+  # A file of the provisional T=0.64 row: tc04 was 0.522, the paper's is 0.52.
+  old = _write(tmp_path / 'isoconfig_N40T0.64_1_tc04.npz', time=0.522, temperature=0.64,
+               **good_arrays)
+  with pytest.raises(io.DataError, match=r'stores time 0.522 for tc04 at T=0.64, but Table I '
+                     r'gives 0.52 there. The file was made with another time table'):
+    io.load_sample(old)
+  good = _write(tmp_path / 'isoconfig_N40T0.64_2_tc04.npz', time=0.52, temperature=0.64,
+                **good_arrays)
+  assert io.load_sample(good).time == 0.52
+  # The graph builder reads through the same reader, cache or not.
+  with pytest.raises(io.DataError, match='another time table'):
+    input_pipeline.load_graph(old, cache_dir=str(tmp_path / 'cache'))
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path):

@@ -66,7 +66,7 @@ def test_files_of_another_config_are_refused_not_reused(tmp_path):
 
 
 def test_presets_follow_the_paper():
-  for preset, temperature in (('T044', 0.44), ('T050', 0.50), ('T064', 0.64)):
+  for preset, temperature in (('T044', 0.44), ('T050', 0.50), ('T056', 0.56), ('T064', 0.64)):
     plan = generate.make_plan(generate_configs.get_config(preset))
     assert plan.temperature == temperature and plan.time_indices == tuple(range(1, 11))
     tau_alpha = system.time_point(temperature, system.TAU_ALPHA_INDEX)

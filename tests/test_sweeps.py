@@ -12,7 +12,7 @@ from botan_jax.md import generate
 from configs import generate as generate_configs
 from configs import sweep as sweep_configs
 
-PRESETS = ('T064_t0.522', 'T064_t1.65')  # Time indices 4 and 5.
+PRESETS = ('T064_t0.52', 'T064_t1.65')  # Time indices 4 and 5.
 
 
 @pytest.fixture(scope='module')
@@ -148,7 +148,7 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path, monke
     assert [row['seed'] for row in csv.DictReader(f)] == ['0', '1', '0', '1']
   results = sweeps.read_results(workdir)
   assert [(r['preset'], r['time'], r['seeds']) for r in results] == [
-      (PRESETS[0], 0.522, 2), (PRESETS[1], 1.65, 2)]
+      (PRESETS[0], 0.52, 2), (PRESETS[1], 1.65, 2)]
   for r in results:
     for kind in ('node', 'edge'):
       assert r[f'pearson_{kind}_worst'] <= r[f'pearson_{kind}_median'] <= r[f'pearson_{kind}_best']

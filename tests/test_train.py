@@ -351,7 +351,7 @@ def test_ntgnn_takes_five_graphs_per_step_unless_set():
 
 def test_presets_cover_table_one():
   presets = botan.list_presets()
-  assert len(presets) == 30
+  assert len(presets) == 40
   assert presets['T044_t130'] == (0.44, 4) and presets['T044_t4120'] == (0.44, 7)
   assert presets['T050_t217'] == (0.50, 7) and presets['T064_t16.5'] == (0.64, 7)
   pretrain = botan.get_config('pretrain')

@@ -69,8 +69,7 @@ def save_figure(fig: plt.Figure, output: str) -> list[str]:
 
 def tau_alpha(temperature: float) -> float | None:
   """tau_alpha of Table I at `temperature`, or None for a temperature outside it."""
-  times = system.TIME_POINTS.get(round(temperature, 2))
-  return None if times is None else times[system.TAU_ALPHA_INDEX - 1]
+  return system.tau_alpha(temperature) if system.has_time_row(temperature) else None
 
 
 def _mark_tau_alpha(ax: plt.Axes, temperature: float) -> None:

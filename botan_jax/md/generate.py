@@ -69,12 +69,11 @@ class Plan:
 def _time_table(config: ml_collections.ConfigDict) -> tuple[float, ...]:
   if config.time_table:
     return tuple(float(t) for t in config.time_table)
-  times = system.TIME_POINTS.get(round(config.temperature, 2))
-  if times is None:
+  if not system.has_time_row(config.temperature):
     raise ValueError(
         f'No time table for T={config.temperature}; the paper gives '
-        f'{sorted(system.TIME_POINTS)}. Set config.time_table (and config.tau_alpha).')
-  return times
+        f'{list(system.table_temperatures())}. Set config.time_table (and config.tau_alpha).')
+  return system.time_row(config.temperature)
 
 
 # Config fields that define the physics of a dataset (not its bookkeeping or round-off).
