@@ -174,15 +174,15 @@ def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
       box_vec = np.full(3, system.box_length(max(n, 1)))
     temperature = (float(data['temperature']) if 'temperature' in data
                    else name.get('temperature'))
-    if 'time' in data:
-      time = float(data['time'])
-      _check_stored_time(time, name, temperature, path)
-    else:
-      time = _table_time(name, path)
+    time = float(data['time']) if 'time' in data else None
     traj = data.get('positions')
     traj = None if traj is None else traj.astype(np.float64)
   except (ValueError, TypeError) as err:
     raise DataError(f'{path}: malformed contents ({err}).') from err
+  if time is None:
+    time = _table_time(name, path)
+  else:
+    _check_stored_time(data, name, temperature, path)
   return validate(Sample(
       initial_positions=initial,
       types=particle_types(data['types'], path),
@@ -203,13 +203,25 @@ def _table_time(name: dict[str, Any], path: str) -> float | None:
     raise DataError(f'{path}: {err.args[0]}') from None
 
 
-def _check_stored_time(stored: float, name: dict[str, Any], temperature: float | None,
-                       path: str) -> None:
-  """Refuses a file whose stored `time` is not the Table I time of its name's tcXX.
+def _check_stored_time(data: dict[str, np.ndarray], name: dict[str, Any],
+                       temperature: float | None, path: str) -> None:
+  """Refuses a file whose stored `time` is not the time its name's tcXX indexes.
 
-  Files named off the table (another temperature, or no BOTAN name) are not checked.
+  tcXX indexes the file's own `time_table` when it stores one (a generator run
+  with a custom table), else Table I's row; files named off the table (another
+  temperature, or no BOTAN name) are not checked.
   """
-  if not name or temperature is None:
+  stored = float(data['time'])
+  if not name:
+    return
+  if 'time_table' in data:
+    table = np.asarray(data['time_table'], np.float64).ravel()
+    index = name['time_index']
+    if not (1 <= index <= table.size and system.same_time(stored, float(table[index - 1]))):
+      raise DataError(f'{path}: stores time {stored:g}, which is not entry tc{index:02d} of its '
+                      f'own time_table {table.tolist()}; the file is inconsistent.')
+    return
+  if temperature is None:
     return
   table_time = _table_time(dict(name, temperature=temperature), path)
   if table_time is not None and not system.same_time(stored, table_time):

@@ -211,3 +211,14 @@ def test_jsonl_drops_a_torn_last_line_and_names_a_damaged_one(tmp_path):
   path.write_text('{"step": 0}\n{"st\n{"step": 2}\n')
   with pytest.raises(io.DataError, match=f'{path}: line 2 is not JSON'):
     io.read_jsonl(path)
+
+
+def test_a_files_own_time_table_is_what_its_tcxx_indexes(tmp_path, good_arrays):
+  table = np.array([0.01, 0.02, 0.05, 0.1])  # A generator run with config.time_table at T=0.64.
+  own = _write(tmp_path / 'isoconfig_N40T0.64_1_tc03.npz', time=0.05, temperature=0.64,
+               time_table=table, **good_arrays)
+  assert io.load_sample(own).time == 0.05
+  wrong = _write(tmp_path / 'isoconfig_N40T0.64_2_tc03.npz', time=0.1, temperature=0.64,
+                 time_table=table, **good_arrays)
+  with pytest.raises(io.DataError, match='not entry tc03 of its own time_table'):
+    io.load_sample(wrong)

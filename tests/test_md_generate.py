@@ -169,3 +169,20 @@ def _checkpoint_stages(checkpoint_dir: str, config) -> list[tuple[str, int]]:
 def _all_files(workdir: str) -> list[str]:
   return [os.path.join(root, name) for root, _, names in os.walk(workdir) for name in names
           if name.endswith('.npz') and 'checkpoints' not in root]
+
+
+@pytest.mark.slow
+def test_the_paper_presets_hold_at_t5_runs_at_full_size(tmp_path):
+  """The T044 preset's T=5 hold at N=4096 to t=40 (about 3 minutes on 2 cores).
+
+  Before the fix, the k-d tree of every run of this hold received a coordinate
+  rounded to float32(L) > L between t=18 and 25 and the run died.
+  """
+  config = generate_configs.get_config('T044')
+  config.num_train, config.num_test = 1, 0
+  config.t_hold, config.t_cool, config.equilibration_tau_alpha = 40.0, 0.0, 0.0
+  config.time_indices, config.num_replicas = (1,), 1
+  paths = generate.generate(config, str(tmp_path))
+  sample = io.read_botan_npz(paths[0])
+  assert sample.num_particles == 4096 and sample.time == 0.13
+  assert (sample.initial_positions >= 0).all() and (sample.initial_positions < sample.box).all()

@@ -7,6 +7,7 @@ import pytest
 
 from botan_jax import system
 from botan_jax.md import neighbors
+from botan_jax.md import protocol
 
 RADIUS = 2.8
 
@@ -44,7 +45,7 @@ def test_rows_hold_exactly_the_pairs_within_the_radius(liquid):
 def test_update_under_jit_and_vmap_and_overflow_flag(liquid):
   positions, box_length = liquid
   fns = neighbors.kdtree_neighbor_list(box_length, RADIUS, capacity_multiplier=1.0)
-  with jax.enable_x64(True):
+  with protocol.float_precision('float64'):
     nbrs = fns.allocate(jnp.asarray(positions))
     assert not nbrs.did_buffer_overflow
     moved = np.mod(positions + np.random.default_rng(4).normal(0, 0.3, positions.shape),
@@ -72,3 +73,38 @@ def test_non_finite_positions_raise_a_clear_error(liquid):
 def test_box_must_hold_twice_the_radius():
   with pytest.raises(ValueError, match='must exceed twice the list radius'):
     neighbors.kdtree_neighbor_list(5.0, RADIUS)
+
+
+@pytest.mark.parametrize('coordinate', ['float32(L)', 'L', '-0'])
+def test_coordinates_at_or_just_past_the_box_edge_are_wrapped_on_the_host(liquid, coordinate):
+  # float32(L) = 15.0565767... > L = 15.0565764...: what a float64 position just below L
+  # became when a compiled loop's callback received it in float32.
+  positions, box_length = liquid
+  edge = {'float32(L)': float(np.float32(box_length)), 'L': box_length, '-0': -1e-17}
+  positions = positions.copy()
+  positions[11] = [edge[coordinate], box_length, 0.5]
+  rows, _ = neighbors.neighbor_rows(positions, box_length, RADIUS, 200)
+  assert pairs_of(rows) == brute_force_pairs(np.mod(positions, box_length), box_length)
+
+
+def test_compiled_loops_hand_their_float64_positions_to_the_host_unrounded(monkeypatch):
+  # jax.enable_x64 alone is thread-local: XLA's callback threads then received float32.
+  seen = []
+  build = neighbors.neighbor_rows
+  monkeypatch.setattr(neighbors, 'neighbor_rows', lambda p, *args: (
+      seen.append(p.dtype), build(p, *args))[1])
+  with protocol.float_precision('float64'):
+    sim = protocol.make_simulation(256, neighbor_builder='kdtree')
+    keys = jax.random.split(jax.random.PRNGKey(0), 1)
+    positions, momenta = protocol.initial_state(sim, keys, 5.0)
+    schedule = protocol.Schedule(5.0, 5.0, hold_steps=60, cool_steps=0, equilibration_steps=0)
+    *_, (_, final, _) = protocol.run_nvt(sim, positions, momenta, schedule, [60])
+  assert final.dtype == np.float64 and len(seen) > 2
+  assert set(seen) == {np.dtype(np.float64)}
+  assert not jax.config.jax_enable_x64  # Restored after the block.
+
+
+def test_float_precision_refuses_unknown_names():
+  with pytest.raises(ValueError, match="precision must be one of"):
+    with protocol.float_precision('float16'):
+      pass

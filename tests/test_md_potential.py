@@ -20,7 +20,7 @@ SIGMA = [[1.0, 0.8], [0.8, 0.88]]
 
 @pytest.fixture(autouse=True)
 def x64():
-  with jax.enable_x64(True):
+  with protocol.float_precision('float64'):
     yield
 
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.filterwarnings('ignore:scatter inputs have incompatible
 
 @pytest.fixture(autouse=True)
 def x64():
-  with jax.enable_x64(True):
+  with protocol.float_precision('float64'):
     yield
 
 

@@ -6,7 +6,8 @@
 `isoconfig_N{N}T{T:.2f}_{id}_tc{XX:02d}.npz`, with the keys
   types (N,) int8, initial_positions (N, 3) float64 in [0, L),
   positions (R, N, 3) float64 unwrapped, box (3,), time, temperature, seed,
-  start_velocities (R, N, 3), and `fingerprint`: the config fields that
+  start_velocities (R, N, 3), time_table (the times tcXX indexes: Table I's
+  row, or config.time_table), and `fingerprint`: the config fields that
   define the physics (`physics_fingerprint`).
 Every write is atomic. A configuration whose files all exist with this
 config's fingerprint is skipped; a file or checkpoint with another
@@ -43,7 +44,6 @@ from absl import logging
 from botan_jax import io, system
 from botan_jax.md import potential, protocol
 
-PRECISIONS = ('float32', 'float64')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,8 +133,8 @@ def make_plan(config: ml_collections.ConfigDict) -> Plan:
           config.num_train + config.num_test >= 1,
           f'need num_train, num_test >= 0 and at least one configuration, got '
           f'{config.num_train} and {config.num_test}.')
-  require(config.precision in PRECISIONS,
-          f'precision must be one of {PRECISIONS}, got {config.precision!r}.')
+  require(config.precision in protocol.PRECISIONS,
+          f'precision must be one of {protocol.PRECISIONS}, got {config.precision!r}.')
   try:
     potential.check_neighbor_options(config.neighbor_format, config.neighbor_builder,
                                      config.capacity_multiplier,
@@ -334,10 +334,11 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
 
 
 def _write_output(path: str, sim: protocol.Simulation, config: ml_collections.ConfigDict,
-                  checkpoint: Checkpoint, fingerprint: str) -> None:
+                  checkpoint: Checkpoint, plan: Plan) -> None:
   """Writes the BOTAN file of `checkpoint` (replicas at `checkpoint.step`) unless it exists.
 
-  An existing file was checked against `fingerprint` by `_is_complete`.
+  An existing file was checked against the plan's fingerprint by `_is_complete`.
+  `time_table` stores the row its tcXX indexes (Table I's, or `config.time_table`).
   """
   if os.path.exists(path):
     return
@@ -348,7 +349,7 @@ def _write_output(path: str, sim: protocol.Simulation, config: ml_collections.Co
       box=np.full(3, sim.box_length), time=np.float64(round(checkpoint.step * config.dt, 10)),
       temperature=np.float64(config.temperature), seed=np.int64(config.seed),
       start_velocities=checkpoint.start_velocities.astype(np.float64),
-      fingerprint=np.array(fingerprint))
+      time_table=np.asarray(plan.times, np.float64), fingerprint=np.array(plan.fingerprint))
 
 
 def _stop_steps(first_step: int, last_step: int, every: int,
@@ -423,7 +424,7 @@ def _run_replica_batch(sim: protocol.Simulation, workdir: str, config: ml_collec
                                        momenta=momenta[b], step=step)
       if step in time_index_of:
         _write_output(output_path(workdir, config, config_id, time_index_of[step]), sim,
-                      config, checkpoint, plan.fingerprint)
+                      config, checkpoint, plan)
       if step < last_step:
         save_checkpoint(checkpoint_path(workdir, config, config_id), checkpoint,
                         plan.fingerprint)
@@ -499,7 +500,7 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
     _remove_if_empty(checkpoint_dir(workdir, config))
     return paths
 
-  with jax.enable_x64(config.precision == 'float64'):
+  with protocol.float_precision(config.precision):
     sim = protocol.make_simulation(
         config.num_particles, config.density, config.dt, config.skin,
         neighbor_format=config.neighbor_format,

@@ -27,7 +27,9 @@ def neighbor_rows(position: np.ndarray, box_length: float, radius: float,
   """Neighbours of every particle within `radius` (minimum image), on the host.
 
   Args:
-    position: (N, 3) positions in [0, L).
+    position: (N, 3) positions, normally in [0, L); they are wrapped into
+      [0, L) here, in float64, so that coordinates rounded up to L or beyond
+      (e.g. float32(L) > L) never reach the k-d tree, whose box is L.
     box_length: cubic box edge L (> 2 * radius).
     radius: list radius.
     max_neighbors: M, columns of the result.
@@ -40,12 +42,15 @@ def neighbor_rows(position: np.ndarray, box_length: float, radius: float,
     FloatingPointError: if a position is not finite (the integration blew up).
   """
   num_particles = position.shape[0]
+  position = np.asarray(position, np.float64)
   if not np.isfinite(position).all():
     bad = np.nonzero(~np.isfinite(position).all(axis=1))[0]
     raise FloatingPointError(
         f'Non-finite positions of {bad.size} particles (first: {bad[:5].tolist()}) at a '
         'neighbour-list build: the integration blew up (time step too large, or '
         'overlapping particles in the start configuration).')
+  position = np.mod(position, box_length)
+  position[position >= box_length] = 0.0  # np.mod rounds -1e-17 up to exactly L.
   pairs = spatial.cKDTree(position, boxsize=box_length).query_pairs(
       radius, output_type='ndarray').astype(np.int32)
   first = np.concatenate([pairs[:, 0], pairs[:, 1]])
@@ -90,7 +95,7 @@ def kdtree_neighbor_list(box_length: float, radius: float,
 
   def host_rows(position, max_neighbors):
     """Rows and occupancies of positions (..., N, 3), the systems built in parallel."""
-    position = np.asarray(position, np.float64)
+    position = np.asarray(position)  # neighbor_rows wraps each system in float64.
     batch_shape = position.shape[:-2]
     systems = position.reshape((-1,) + position.shape[-2:])
     built = list(_thread_pool().map(

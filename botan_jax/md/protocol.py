@@ -22,6 +22,7 @@ Units: lengths sigma_AA, energies eps_AA, times sqrt(m sigma_AA^2 / eps_AA),
 masses m = 1, k_B = 1.
 """
 
+import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable, Iterator, Sequence
@@ -194,6 +195,31 @@ def lattice_configurations(keys: jax.Array, num_particles: int, box_length: floa
     return sites[jax.random.permutation(key, sites.shape[0])[:num_particles]]
 
   return jax.vmap(choose)(keys)
+
+
+PRECISIONS = ('float32', 'float64')
+
+
+@contextlib.contextmanager
+def float_precision(precision: str) -> Iterator[None]:
+  """Runs the block with 64-bit floats on ('float64') or off ('float32'), in every thread.
+
+  `jax.enable_x64` alone is thread-local, while XLA runs the host callbacks of a
+  compiled loop (the k-d tree neighbour builds) in threads of its own: there
+  the callback's arguments were canonicalised to float32, so a float64
+  position just below L reached the host rounded to float32(L) > L. The
+  process-wide flag is set for the block and restored after it.
+  """
+  if precision not in PRECISIONS:
+    raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}.')
+  enabled = precision == 'float64'
+  previous = jax.config.jax_enable_x64
+  jax.config.update('jax_enable_x64', enabled)
+  try:
+    with jax.enable_x64(enabled):
+      yield
+  finally:
+    jax.config.update('jax_enable_x64', previous)
 
 
 def _wrap(positions: jnp.ndarray, box_length: float) -> jnp.ndarray:
