@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 
+import ml_collections
 import numpy as np
 import pytest
 from absl import logging as absl_logging
@@ -47,7 +48,7 @@ def info_log(caplog):
   absl_logging.set_verbosity(verbosity)
 
 
-def plain_preset(run: str) -> 'botan.ml_collections.ConfigDict':
+def plain_preset(run: str) -> ml_collections.ConfigDict:
   """The preset the run was made from, as typed without overrides (the cache aside)."""
   config = botan.get_config('T044_t4120')
   config.data.cache_dir = os.path.join(os.path.dirname(run), 'cache')
