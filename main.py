@@ -29,6 +29,7 @@ from botan_jax.md import generate
 
 MODES = ('train', 'evaluate', 'predict', 'generate', 'sweep', 'figures', 'demo')
 TRAINING_MODES = ('train', 'evaluate', 'predict')  # They take a configs/botan.py config.
+EXIT_PARTIAL_FAILURE = 1  # predict: some inputs could not be read (the rest were written).
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(
@@ -69,9 +70,14 @@ def main(argv):
   if mode == 'train':
     train.train_and_evaluate(config, _required('workdir', mode))
   elif mode == 'evaluate':
-    inference.evaluate(config, _required('workdir', mode))
+    inference.evaluate(config, _required('workdir', mode), _overridden())
   elif mode == 'predict':
-    inference.predict(config, FLAGS.workdir, _required('input', mode), _required('output', mode))
+    try:
+      inference.predict(config, FLAGS.workdir, _required('input', mode),
+                        _required('output', mode), _overridden())
+    except inference.PartialFailure as failure:
+      logging.error('%s', failure)
+      return EXIT_PARTIAL_FAILURE
   elif mode == 'generate':
     generate.generate(config, _required('workdir', mode))
   elif mode == 'sweep':
@@ -83,6 +89,11 @@ def main(argv):
     logging.info('Wrote %s.', ', '.join(written))
   elif mode == 'demo':
     demo.run_demo(config, FLAGS.workdir or config.default_workdir)
+
+
+def _overridden() -> tuple[str, ...]:
+  """The config fields set explicitly on the command line (--config.FIELD=VALUE)."""
+  return tuple(config_flags.get_override_values(FLAGS['config']))
 
 
 def _slab(values: list[str]) -> tuple[float, float]:

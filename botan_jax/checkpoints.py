@@ -4,11 +4,13 @@ A run directory keeps two managers:
   {workdir}/checkpoints/latest/{step}/  the newest states (for resuming)
   {workdir}/checkpoints/best/{step}/    the state with the best test Pearson
 Each step holds `state` (the whole TrainState) and `meta` (JSON: epoch,
-metrics). Orbax writes into a temporary directory and renames it when
-complete, so an interrupted save never replaces a good checkpoint.
+metrics, and the run's `settings`, see botan_jax/run_settings.py). Orbax
+writes into a temporary directory and renames it when complete, so an
+interrupted save never replaces a good checkpoint.
 """
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -114,6 +116,35 @@ def find_checkpoint(path: str) -> tuple[ocp.CheckpointManager, int]:
       'checkpoints/latest, a checkpoint directory, or one of its step directories).')
 
 
+@dataclasses.dataclass(frozen=True)
+class CheckpointRef:
+  """One saved step of a manager.
+
+  Attributes:
+    kind: 'best' or 'latest' (the manager of a run), else 'checkpoint'.
+    step: the training step it holds (0: the starting model).
+    directory: the manager's directory.
+    run_dir: the run directory holding it, None outside `{run}/checkpoints/`.
+  """
+  kind: str
+  step: int
+  directory: str
+  run_dir: str | None
+
+  def __str__(self) -> str:
+    return f'{self.kind}/step {self.step}'
+
+
+def reference(mngr: ocp.CheckpointManager, step: int) -> CheckpointRef:
+  """Names `step` of `mngr` (see `CheckpointRef`)."""
+  directory = os.path.normpath(str(mngr.directory))
+  kind = os.path.basename(directory)
+  parent = os.path.dirname(directory)
+  in_run = kind in (BEST, LATEST) and os.path.basename(parent) == 'checkpoints'
+  return CheckpointRef(kind=kind if in_run else 'checkpoint', step=int(step),
+                       directory=directory, run_dir=os.path.dirname(parent) if in_run else None)
+
+
 def check_init_source(init_from: str) -> None:
   """Fails early, naming the path, if `init_from` points at nothing usable."""
   if not init_from:
@@ -130,14 +161,20 @@ def check_init_source(init_from: str) -> None:
                             'weights.') from None
 
 
-def load_params(source: str) -> dict:
-  """Model parameters from 'pyg:PATH' (the authors' weights) or a checkpoint path.
+def load(source: str) -> tuple[dict, dict, CheckpointRef | None]:
+  """Model parameters, meta and reference from 'pyg:PATH' or a checkpoint path.
 
-  A checkpoint path is anything `find_checkpoint` accepts.
+  A checkpoint path is anything `find_checkpoint` accepts; the authors'
+  weights ('pyg:PATH') have an empty meta and no reference.
   """
   if source.startswith('pyg:'):
     check_init_source(source)
-    return pyg_import.load_params(source[len('pyg:'):])
+    return pyg_import.load_params(source[len('pyg:'):]), {}, None
   mngr, step = find_checkpoint(source)
-  state, _ = restore(mngr, step=step)
-  return jax.tree.map(np.asarray, state['params'])
+  state, meta = restore(mngr, step=step)
+  return jax.tree.map(np.asarray, state['params']), meta, reference(mngr, step)
+
+
+def load_params(source: str) -> dict:
+  """Model parameters from 'pyg:PATH' (the authors' weights) or a checkpoint path."""
+  return load(source)[0]

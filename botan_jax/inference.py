@@ -1,19 +1,28 @@
 """Prediction and evaluation from a checkpoint or from the authors' weights.
 
+Both take the settings that give the parameters their meaning (architecture,
+node target, edge cut-off, time index, loss_p, inputs) from the run, not from
+the config they are given: see botan_jax/run_settings.py.
+
 `predict` writes, per input configuration, an npz with `node_pred` (N,),
 `edge_index` (2, E: senders then receivers), `edge_pred` (E,) and
 `model_digest` (a fingerprint of the model that wrote it), `source_stamp`
 (that digest with the input file's fingerprint), and, when
 the input holds trajectories, `node_target`, `edge_target`, `node_mask`,
-`edge_mask`, `pearson_node` and `pearson_edge` (on the evaluation masks).
+`edge_mask`, `pearson_node` and `pearson_edge` (on the evaluation masks; where
+one is NaN, `pearson_node_undefined` / `pearson_edge_undefined` say why). An
+input that cannot be read is reported and skipped; after writing the others,
+`predict` raises `PartialFailure` (main.py: exit status 1).
 `evaluate` writes `evaluation.json` with the Pearson values per test file and
-their means.
+their means, the checkpoint scored (kind, step, epoch), the test files and the
+settings used.
 """
 
 import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from typing import Any
 
 import jax
@@ -26,20 +35,46 @@ from botan_jax import graphs
 from botan_jax import input_pipeline
 from botan_jax import io
 from botan_jax import metrics
+from botan_jax import run_settings
 from botan_jax import train
 
 
-def load_params(config: ml_collections.ConfigDict, workdir: str | None) -> Any:
-  """Parameters from `config.init_from` when set, else from the workdir's best (or latest)."""
+class PartialFailure(Exception):
+  """Raised by `predict` after it wrote every input it could: some inputs could not be read.
+
+  main.py exits with status 1 on it (user errors exit with 2).
+
+  Attributes:
+    failures: input path -> why it was skipped.
+    written: the predictions written or kept, one per other input.
+  """
+
+  def __init__(self, failures: dict[str, str], written: list[str]):
+    self.failures, self.written = failures, written
+    super().__init__(
+        f'{len(failures)} of {len(failures) + len(written)} inputs could not be predicted and '
+        f'were skipped ({", ".join(failures)}); the other {len(written)} predictions are written.')
+
+
+def model_source(config: ml_collections.ConfigDict, workdir: str | None) -> str:
+  """What predict reads: `config.init_from` when set, else the workdir's best (or latest)."""
   if config.init_from:
     if workdir:
       logging.warning('Predicting with init_from %s, not with the checkpoints of --workdir %s.',
                       config.init_from, workdir)
     checkpoints.check_init_source(config.init_from)
-    return checkpoints.load_params(config.init_from)
+    return config.init_from
   if not workdir:
     raise ValueError('Give --workdir (a training run) or --config.init_from.')
-  return checkpoints.load_params(workdir)
+  return workdir
+
+
+def _model(source: str, config: ml_collections.ConfigDict, overridden: Iterable[str]
+           ) -> tuple[run_settings.Loaded, ml_collections.ConfigDict]:
+  """The parameters of `source` and the config to use them with (see run_settings)."""
+  loaded = run_settings.load(source)
+  return loaded, run_settings.merge_for_inference(loaded.settings, config, overridden,
+                                                  loaded.origin)
 
 
 def prediction_record(graph: Any, node_pred: np.ndarray, edge_pred: np.ndarray) -> dict:
@@ -52,10 +87,8 @@ def prediction_record(graph: Any, node_pred: np.ndarray, edge_pred: np.ndarray) 
     record.update(
         node_target=graph.nodes['target'], edge_target=graph.edges['target'],
         node_mask=graph.nodes['eval_mask'], edge_mask=graph.edges['eval_mask'],
-        pearson_node=np.float64(metrics.pearson(record['node_pred'], graph.nodes['target'],
-                                                graph.nodes['eval_mask'])),
-        pearson_edge=np.float64(metrics.pearson(record['edge_pred'], graph.edges['target'],
-                                                graph.edges['eval_mask'])))
+        **metrics.graph_pearson(record['node_pred'], record['edge_pred'], graph.nodes,
+                                graph.edges))
   return record
 
 
@@ -120,17 +153,55 @@ def _written_by(path: str, stamp: str) -> bool:
     return False
 
 
+def _undefined_pearson(record: dict[str, Any], config: ml_collections.ConfigDict,
+                       num_edges: int) -> list[str]:
+  """Why the Pearson values of a prediction record (or of a file's evaluation) are NaN, one
+  phrase each; `num_edges` is its graph's."""
+  reasons = []
+  edges = f'A-A pairs with r(0) < {config.data.eval_bond_cutoff:g}'
+  for key, name in (('pearson_node', f'{config.node_target} (type A)'),
+                    ('pearson_edge', f'E ({edges})')):
+    if f'{key}_undefined' in record:
+      reasons.append(f'Pearson {name} undefined: {record[f"{key}_undefined"]}')
+  if reasons and num_edges == 0:
+    reasons.append(f'the graph has no edge (no pair within the edge cut-off '
+                   f'{config.data.edge_cutoff:g}), so every particle of a type is predicted alike')
+  return reasons
+
+
+def _load_inputs(paths: list[str], config: ml_collections.ConfigDict
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
+  """The graphs of the readable `paths`, and path -> why for the others."""
+  loaded, failures = {}, {}
+  for path in paths:
+    try:
+      loaded[path] = input_pipeline.load_graph(path, train.graph_spec(config),
+                                               train.cache_dir(config),
+                                               config.data.pickle_time_index)
+    except io.DataError as err:
+      failures[path] = str(err)  # The message starts with the path.
+  return loaded, failures
+
+
 def predict(config: ml_collections.ConfigDict, workdir: str | None, input_pattern: str,
-            output: str) -> list[str]:
+            output: str, overridden: Iterable[str] = ()) -> list[str]:
   """Predicts every configuration matching `input_pattern`; returns the files written.
 
-  A rerun skips the outputs that the same model wrote from the same, unchanged
-  input (writes are atomic, so an existing file is complete); any other output
-  is replaced. Inputs with and without trajectories may be mixed.
+  The model is `config.init_from` when set, else the workdir's best (or
+  latest) checkpoint, with its own settings (see run_settings; `overridden`:
+  the fields the user set explicitly). A rerun skips the outputs that the same
+  model wrote from the same, unchanged input (writes are atomic, so an
+  existing file is complete); any other output is replaced. Inputs with and
+  without trajectories may be mixed.
+
+  Raises:
+    PartialFailure: after writing the others, when some inputs could not be read.
+    io.DataError: when none could.
   """
   inputs = io.find_files(input_pattern)
   destinations = output_paths(inputs, output)
-  params = load_params(config, workdir)
+  loaded_model, config = _model(model_source(config, workdir), config, overridden)
+  params = loaded_model.params
   digest = model_digest(params, config)
   todo = [(p, d) for p, d in zip(inputs, destinations)
           if not _written_by(d, _source_stamp(p, digest))]
@@ -139,11 +210,18 @@ def predict(config: ml_collections.ConfigDict, workdir: str | None, input_patter
                  len(inputs) - len(todo))
   if not todo:
     return destinations
-  loaded = [input_pipeline.load_graph(p, train.graph_spec(config), train.cache_dir(config),
-                                      config.data.pickle_time_index) for p, _ in todo]
-  budget = input_pipeline.padding_budget_of(loaded)
+  loaded, failures = _load_inputs([p for p, _ in todo], config)
+  if len(inputs) == 1 and failures:
+    raise io.DataError(failures[inputs[0]])
+  for why in failures.values():
+    logging.error('Skipped %s', why)
+  if not loaded and len(todo) == len(inputs):
+    raise io.DataError(f'{input_pattern}: none of the {len(inputs)} inputs could be read (each '
+                       'is named above); nothing was predicted.')
+  budget = input_pipeline.padding_budget_of(list(loaded.values())) if loaded else None
   predict_fn = train.make_predict_fn(train.create_model(config))
-  for k, ((path, destination), graph) in enumerate(zip(todo, loaded)):
+  for k, (path, destination) in enumerate([(p, d) for p, d in todo if p in loaded]):
+    graph = loaded[path]
     node_pred, edge_pred = jax.device_get(predict_fn(params, graphs.pad(graph, *budget)))
     record = prediction_record(graph, node_pred, edge_pred)
     io.save_npz(destination, model_digest=np.array(digest),
@@ -151,23 +229,51 @@ def predict(config: ml_collections.ConfigDict, workdir: str | None, input_patter
     summary = (f' Pearson {config.node_target} {record["pearson_node"]:.4f}, '
                f'E {record["pearson_edge"]:.4f}'
                if 'pearson_node' in record else '')
-    logging.info('[%d/%d] %s -> %s%s', k + 1, len(todo), path, destination, summary)
+    logging.info('[%d/%d] %s -> %s%s', k + 1, len(loaded), path, destination, summary)
+    for reason in _undefined_pearson(record, config, len(graph.senders)):
+      logging.warning('%s: %s.', path, reason)
+  if failures:
+    raise PartialFailure(failures, [d for p, d in zip(inputs, destinations) if p not in failures])
   return destinations
 
 
-def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-  """Evaluates the workdir's best (or latest) checkpoint on the test files; writes evaluation.json."""
+def evaluate(config: ml_collections.ConfigDict, workdir: str,
+             overridden: Iterable[str] = ()) -> dict[str, Any]:
+  """Evaluates the run's best (or latest) checkpoint on the test files; writes evaluation.json.
+
+  The run's own settings are used (see run_settings; `overridden`: the fields
+  the user set explicitly), its test pattern too unless data.test_pattern is
+  among them.
+
+  Returns:
+    `train.evaluate_graphs`'s metrics, with `checkpoint` (kind, step, epoch,
+    directory), `test_files`, `settings` (those used) and `settings_from`.
+  """
+  loaded, config = _model(workdir, config, overridden)
   test_files = io.find_files(config.data.test_pattern, config.data.time_index)
-  params = checkpoints.load_params(workdir)
   test_set = input_pipeline.load_graph_set(test_files, train.graph_spec(config),
                                            train.cache_dir(config),
                                            time_index=config.data.pickle_time_index,
                                            require_targets=True)
   evaluation = train.evaluate_graphs(train.make_predict_fn(train.create_model(config)),
-                                     params, test_set)
+                                     loaded.params, test_set)
+  ref = loaded.checkpoint
+  evaluation.update(
+      checkpoint=dict(kind=ref.kind, step=ref.step, epoch=loaded.epoch, directory=ref.directory),
+      test_files=list(test_files), settings=run_settings.reported(config),
+      settings_from=loaded.origin)
   io.save_json(os.path.join(workdir, 'evaluation.json'), evaluation)
-  logging.info('Test Pearson over %d files: %s (type A) %.4f, E (A-A, r<%.2f) %.4f.',
-               len(test_files), config.node_target, evaluation['pearson_node'],
-               config.data.eval_bond_cutoff,
+  epoch = '' if loaded.epoch is None else f' (epoch {loaded.epoch})'
+  logging.info('Evaluated checkpoint %s%s of %s on %d test files: Pearson %s (type A) %.4f, '
+               'E (A-A, r(0)<%.2f) %.4f.', ref, epoch, workdir, len(test_files),
+               config.node_target, evaluation['pearson_node'], config.data.eval_bond_cutoff,
                evaluation['pearson_edge'])
+  if ref.step == 0:
+    logging.warning('Checkpoint %s is the starting model, before any training step (untrained, '
+                    'or the init_from weights): no later evaluation of the run scored higher. '
+                    'Train longer, or check the learning rate.', ref)
+  for k, (path, result) in enumerate(evaluation['per_file'].items()):
+    num_edges = int(np.sum(test_set.graphs.edges['valid'][k]))
+    for reason in _undefined_pearson(result, config, num_edges):
+      logging.warning('%s: %s.', path, reason)
   return evaluation

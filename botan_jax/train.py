@@ -33,6 +33,7 @@ from botan_jax import input_pipeline
 from botan_jax import io
 from botan_jax import metrics
 from botan_jax import models
+from botan_jax import run_settings
 from botan_jax import targets
 from botan_jax import tensorboard
 
@@ -186,7 +187,8 @@ def evaluate_graphs(predict, params: Any, graph_set: input_pipeline.GraphSet,
   """Test metrics of `params` on every graph of `graph_set`.
 
   Returns:
-    per_file: Pearson of S (eval nodes) and E (eval edges) per file;
+    per_file: Pearson of S (eval nodes) and E (eval edges) per file, with
+      `pearson_node_undefined` / `pearson_edge_undefined` saying why where NaN;
     pearson_node, pearson_edge: their means over files (the paper's average);
     node_mse, edge_mse: mean squared errors over all valid nodes and edges of
       the set (the loss terms, for test-loss curves).
@@ -198,9 +200,7 @@ def evaluate_graphs(predict, params: Any, graph_set: input_pipeline.GraphSet,
     graph = jax.tree.map(lambda x, k=k: x[k], stacked)
     node_pred, edge_pred = jax.device_get(predict(params, graph))
     host = jax.tree.map(lambda x, k=k: x[k], graph_set.graphs)
-    per_file[path] = dict(
-        pearson_node=metrics.pearson(node_pred, host.nodes['target'], host.nodes['eval_mask']),
-        pearson_edge=metrics.pearson(edge_pred, host.edges['target'], host.edges['eval_mask']))
+    per_file[path] = metrics.graph_pearson(node_pred, edge_pred, host.nodes, host.edges)
     squared_errors_sum += [
         np.sum((node_pred - host.nodes['target'])[host.nodes['valid']] ** 2, dtype=np.float64),
         np.sum((edge_pred - host.edges['target'])[host.edges['valid']] ** 2, dtype=np.float64)]
@@ -405,6 +405,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if dropped := checkpoints.drop_steps_after(best, int(state.step) if int(state.step) else -1):
     logging.info('Dropped best checkpoints of steps %s, past the resumed step.', dropped)
   log = MetricsLog(workdir, int(state.step), config.tensorboard)
+  settings = run_settings.of_config(config)  # Saved with every checkpoint, for inference.
 
   replicated = P()
   state = put(state, mesh, replicated)
@@ -429,7 +430,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
               test_loss=_weighted_loss(initial, config.loss_p), test_per_file=initial['per_file'])
     # The starting point competes too: fine-tuning can only lower a score it starts from.
     best_score = _selection_score(initial, config.loss_p)
-    checkpoints.save(best, 0, state, dict(epoch=0, evaluation=initial, best_score=best_score))
+    checkpoints.save(best, 0, state, dict(epoch=0, evaluation=initial, best_score=best_score,
+                                          settings=settings))
   epoch_losses: list[jax.Array] = []
   timer_start, timed_steps, paused_s = None, 0, 0.0  # paused_s: evaluations and checkpoints.
   for step in range(int(state.step), total_steps):
@@ -474,9 +476,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       if score > best_score:
         best_score = score
         checkpoints.save(best, step + 1, state, dict(epoch=epoch_done, evaluation=evaluation,
-                                                     best_score=best_score))
+                                                     best_score=best_score, settings=settings))
     if epoch_done % config.checkpoint_every_epochs == 0 or last:
-      checkpoints.save(latest, step + 1, state, dict(epoch=epoch_done, best_score=best_score))
+      checkpoints.save(latest, step + 1, state, dict(epoch=epoch_done, best_score=best_score,
+                                                     settings=settings))
     paused_s += time.perf_counter() - pause_start
   if evaluation is None:
     evaluation = evaluate_graphs(predict, state.params, test_set, test_graphs)
