@@ -8,6 +8,7 @@
   python main.py --config=configs/generate.py:T064 --workdir=data      # generate a dataset
   python main.py --config=configs/sweep.py:T044 --workdir=runs/sweep_T044
   python main.py --mode=figures --figure=pearson --runs=runs/sweep_T044 --output=figures/fig5
+  python main.py --mode=figures --figure=scatter --input=preds/ --output=figures/scatter
 
 Without --mode, the config's own `mode` field decides (train for configs/botan.py).
 """
@@ -39,7 +40,9 @@ flags.DEFINE_enum('mode', None, MODES, 'What to run; default: the config\'s `mod
 flags.DEFINE_string('workdir', None, 'Run directory: checkpoints, metrics, evaluation '
                     '(generate: the dataset root; sweep: the directory of all its runs).')
 flags.DEFINE_string('input', None, 'predict: a file, directory or glob of configurations; '
-                    'figures: a predict output (maps), or a file or directory of them (pdf_e).')
+                    'figures: predict outputs, comma-separated: one per model of one '
+                    'configuration (maps), files, directories or globs (scatter), a file or '
+                    'directory (pdf_e).')
 flags.DEFINE_string('output', None, 'predict: a file ending in .npz (one input), else a directory; '
                     'figures: the figure path, written as .png and .pdf.')
 flags.DEFINE_enum('figure', None, list(figures.FIGURES), 'figures: which figure.')
@@ -47,8 +50,10 @@ flags.DEFINE_list('runs', [], 'figures: sweep directories (pearson, ablation) or
                   'directories (loss).')
 flags.DEFINE_string('data', None, 'figures: dataset files, a directory or glob (pdf_e, fs), '
                     'or the configuration of --input (maps).')
-flags.DEFINE_list('slab', [str(z) for z in figures.DEFAULT_SLAB],
-                  'figures: z range of the cross-section maps, as LOW,HIGH.')
+flags.DEFINE_list('slab', None, 'figures: z range of the cross-section maps in sigma_AA, as '
+                  'LOW,HIGH; default: 0.8 thick at the middle of the box.')
+flags.DEFINE_list('labels', None, 'figures: the models\' names, one per --input (maps), e.g. '
+                  'BOTAN,NT-GNN.')
 flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() first (multi-host).')
 
 
@@ -84,8 +89,8 @@ def main(argv):
     sweeps.run_sweep(config, _required('workdir', mode))
   elif mode == 'figures':
     written = figures.make_figure(_required('figure', mode), _required('output', mode),
-                                  runs=FLAGS.runs, input_path=FLAGS.input, data=FLAGS.data,
-                                  slab=_slab(FLAGS.slab))
+                                  runs=FLAGS.runs, inputs=_list(FLAGS.input), data=FLAGS.data,
+                                  labels=FLAGS.labels or (), slab=_slab(FLAGS.slab))
     logging.info('Wrote %s.', ', '.join(written))
   elif mode == 'demo':
     demo.run_demo(config, FLAGS.workdir or config.default_workdir)
@@ -96,7 +101,14 @@ def _overridden() -> tuple[str, ...]:
   return tuple(config_flags.get_override_values(FLAGS['config']))
 
 
-def _slab(values: list[str]) -> tuple[float, float]:
+def _list(value: str | None) -> list[str]:
+  """The comma-separated entries of a flag's value ([] when unset)."""
+  return [entry for entry in (value or '').split(',') if entry]
+
+
+def _slab(values: list[str] | None) -> tuple[float, float] | None:
+  if not values:
+    return None
   try:
     low, high = map(float, values)
   except ValueError:

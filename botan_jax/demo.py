@@ -4,7 +4,8 @@
   {workdir}/data/T0.64/{train,test}/*.npz   the generated dataset
   {workdir}/run/                            the training run (checkpoints, metrics, evaluation.json)
   {workdir}/predictions/                    predictions for the test configurations
-  {workdir}/figures/loss.png, maps.png      loss curves and a cross-section map
+  {workdir}/figures/loss, maps, scatter     loss curves, a cross-section map, predicted
+                                            against actual S and E (.png and .pdf)
 Each stage resumes or skips what is complete, so a rerun finishes quickly.
 """
 
@@ -38,12 +39,12 @@ def run_demo(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   predictions = inference.predict(train_config, run_dir, train_config.data.test_pattern,
                                   os.path.join(workdir, 'predictions'))
   first_test = io.find_files(train_config.data.test_pattern)[0]
-  box = io.read_botan_npz(first_test).box[2]
   figure_dir = os.path.join(workdir, 'figures')
   written = figures.make_figure('loss', os.path.join(figure_dir, 'loss'), runs=[run_dir])
   written += figures.make_figure('maps', os.path.join(figure_dir, 'maps'),
-                                 input_path=predictions[0], data=first_test,
-                                 slab=(0.5 * box - 0.6, 0.5 * box + 0.6))
+                                 inputs=predictions[:1], data=first_test, labels=['BOTAN'])
+  written += figures.make_figure('scatter', os.path.join(figure_dir, 'scatter'),
+                                 inputs=predictions)
   logging.info('Demo done: test Pearson S %.3f, E %.3f; figures %s.',
                evaluation['pearson_node'], evaluation['pearson_edge'], ', '.join(written))
   return evaluation

@@ -19,6 +19,6 @@ def test_demo_generates_trains_evaluates_and_draws(tmp_path):
   saved = json.load(open(tmp_path / 'run' / 'evaluation.json'))
   assert saved['pearson_edge'] == evaluation['pearson_edge']
   assert os.listdir(tmp_path / 'run' / 'checkpoints' / 'best')
-  for name in ('loss.png', 'maps.png'):
+  for name in ('loss.png', 'maps.png', 'scatter.png'):
     assert os.path.getsize(tmp_path / 'figures' / name) > 10_000
   assert len(os.listdir(tmp_path / 'predictions')) == 1
