@@ -9,6 +9,9 @@ import time
 
 import pytest
 
+from botan_jax import cli
+from botan_jax import errors
+from botan_jax import io
 from tests import conftest
 from tests import synthetic
 
@@ -39,6 +42,42 @@ def assert_user_error(result: subprocess.CompletedProcess, pattern: str) -> None
   assert len(lines) == 1, result.stderr[-3000:]
   assert lines[0].startswith('main.py: error: '), lines[0]
   assert re.search(pattern, lines[0]), lines[0]
+
+
+def raising(error: Exception):
+  def main(argv):
+    raise error
+  return main
+
+
+@pytest.mark.parametrize('error,status', [
+    (errors.ConfigError('config.x must be > 0.'), 2), (io.DataError('a.npz: damaged.'), 2),
+    (errors.NotFoundError('init_from b: no such file.'), 2),
+    (errors.PartialFailure('1 of 3 inputs failed: a.npz.'), 1)])
+def test_user_errors_and_partial_failures_are_reported_as_one_line(monkeypatch, capsys, error,
+                                                                   status):
+  monkeypatch.setattr(cli, 'main', raising(error))
+  assert cli._main_reporting(['main.py']) == status  # pylint: disable=protected-access
+  assert capsys.readouterr().err.endswith(f': error: {error}\n')
+
+
+@pytest.mark.parametrize('error', [ValueError('a bug'), FileNotFoundError('a bug')])
+def test_other_errors_keep_their_traceback(monkeypatch, error):
+  monkeypatch.setattr(cli, 'main', raising(error))
+  with pytest.raises(type(error)):
+    cli._main_reporting(['main.py'])  # pylint: disable=protected-access
+
+
+def test_as_user_errors_converts_only_the_checks_it_wraps():
+  with pytest.raises(errors.ConfigError, match='bad'):
+    with errors.as_user_errors(ValueError, FileNotFoundError):
+      raise ValueError('bad')
+  with pytest.raises(errors.NotFoundError):
+    with errors.as_user_errors(ValueError, FileNotFoundError):
+      raise FileNotFoundError('missing')
+  with pytest.raises(KeyError):
+    with errors.as_user_errors(ValueError):
+      raise KeyError('other')
 
 
 @pytest.mark.parametrize('args,pattern', [
