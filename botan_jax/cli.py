@@ -209,16 +209,16 @@ RESUMES = {
 }
 
 
-def interrupted_message(mode: str, workdir: str | None) -> str:
+def interrupted_message(mode: str, destination: str | None) -> str:
   """One line: where an interrupted mode stopped and that the same command resumes it.
 
   Args:
-    workdir: where the mode writes (`_written_to`).
+    destination: where the mode writes (`_written_to`); for train, the workdir.
   """
-  where = f'--mode={mode}' + (f' writing to {workdir}' if workdir else '')
+  where = f'--mode={mode}' + (f' writing to {destination}' if destination else '')
   if mode != 'train':
     return f'interrupted: {where}; {RESUMES[mode]}.'
-  step = latest_checkpoint_step(workdir)
+  step = latest_checkpoint_step(destination)
   if step is None:
     return (f'interrupted: {where} before its first checkpoint; the same command starts the '
             'run again.')
@@ -229,7 +229,8 @@ def interrupted_message(mode: str, workdir: str | None) -> str:
 def latest_checkpoint_step(workdir: str | None) -> int | None:
   """The newest complete step in {workdir}/checkpoints/latest (Orbax renames a step's
   temporary directory to its number when complete), or None."""
-  directory = os.path.join(workdir or '', 'checkpoints', 'latest')
+  from botan_jax import checkpoints  # pylint: disable=g-import-not-at-top
+  directory = os.path.join(workdir or '', 'checkpoints', checkpoints.LATEST)
   steps = [int(name) for name in (os.listdir(directory) if os.path.isdir(directory) else ())
            if name.isdigit()]
   return max(steps, default=None)

@@ -27,8 +27,11 @@ def format_duration(seconds: float) -> str:
 
 
 def format_rate(per_s: float) -> str:
-  """A rate to three significant digits ('0.693', '176'); '?' if unknown."""
-  return f'{per_s:.3g}' if math.isfinite(per_s) else '?'
+  """A rate to three significant digits, whole numbers from 100 ('0.693', '176', '2345');
+  '?' if unknown."""
+  if not math.isfinite(per_s):
+    return '?'
+  return f'{per_s:.0f}' if per_s >= 100 else f'{per_s:.3g}'
 
 
 def eta_seconds(remaining: float, done: float, elapsed_s: float) -> float:

@@ -156,3 +156,18 @@ def test_ctrl_c_stops_training_in_one_line_and_the_same_command_resumes(tmp_path
                            env=dict(os.environ, PYTHONPATH=ROOT))
   assert resumed.returncode == 0, resumed.stderr[-3000:]
   assert f'Resuming from step {step} ' in resumed.stderr
+
+
+def test_interrupted_messages_say_what_is_kept_and_how_to_resume(tmp_path):
+  assert cli.interrupted_message('train', str(tmp_path)) == (
+      f'interrupted: --mode=train writing to {tmp_path} before its first checkpoint; the same '
+      'command starts the run again.')
+  for name in ('8', '12.orbax-checkpoint-tmp'):  # The second one was cut short.
+    (tmp_path / 'checkpoints' / 'latest' / name).mkdir(parents=True)
+  assert cli.interrupted_message('train', str(tmp_path)) == (
+      f'interrupted: --mode=train writing to {tmp_path}; its latest checkpoint is step 8; the '
+      'same command resumes from there.')
+  assert cli.interrupted_message('predict', 'preds') == (
+      'interrupted: --mode=predict writing to preds; the predictions written are complete; the '
+      'same command skips them and predicts the rest.')
+  assert all(cli.interrupted_message(mode, 'w').endswith('.') for mode in cli.MODES)

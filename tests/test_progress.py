@@ -33,7 +33,8 @@ def test_eta_and_counted_lines():
   assert progress.eta_seconds(remaining=30, done=10, elapsed_s=20.0) == 60.0
   assert math.isnan(progress.eta_seconds(remaining=30, done=0, elapsed_s=20.0))
   assert progress.counted(3, 10, 'runs', 600.0) == '3/10 runs | elapsed 10m00s | ETA 23m20s'
-  assert progress.format_rate(176.47) == '176' and progress.format_rate(math.nan) == '?'
+  assert [progress.format_rate(x) for x in (0.6931, 176.47, 2345.2, math.nan)] == [
+      '0.693', '176', '2345', '?']
 
 
 def test_interval_is_due_once_per_interval():
