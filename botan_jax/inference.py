@@ -31,6 +31,7 @@ import numpy as np
 from absl import logging
 
 from botan_jax import checkpoints
+from botan_jax import errors
 from botan_jax import graphs
 from botan_jax import input_pipeline
 from botan_jax import io
@@ -39,10 +40,10 @@ from botan_jax import run_settings
 from botan_jax import train
 
 
-class PartialFailure(Exception):
+class PartialFailure(errors.PartialFailure):
   """Raised by `predict` after it wrote every input it could: some inputs could not be read.
 
-  main.py exits with status 1 on it (user errors exit with 2).
+  The command line exits with status 1 on it (user errors exit with 2).
 
   Attributes:
     failures: input path -> why it was skipped.
@@ -65,7 +66,7 @@ def model_source(config: ml_collections.ConfigDict, workdir: str | None) -> str:
     checkpoints.check_init_source(config.init_from)
     return config.init_from
   if not workdir:
-    raise ValueError('Give --workdir (a training run) or --config.init_from.')
+    raise errors.ConfigError('Give --workdir (a training run) or --config.init_from.')
   return workdir
 
 
@@ -101,11 +102,11 @@ def output_paths(inputs: list[str], output: str) -> list[str]:
       the directory, or inputs whose output names clash.
   """
   if os.path.isfile(output) and not output.endswith('.npz'):
-    raise ValueError(f'--output {output}: an existing file not ending in .npz; give a '
+    raise errors.ConfigError(f'--output {output}: an existing file not ending in .npz; give a '
                      'directory, or an .npz path for a single input.')
   if output.endswith('.npz') and not os.path.isdir(output):
     if len(inputs) > 1:
-      raise ValueError(f'--output {output} names one file, but {len(inputs)} inputs match; '
+      raise errors.ConfigError(f'--output {output} names one file, but {len(inputs)} inputs match; '
                        'give a directory.')
     return [output]
   destinations = [os.path.join(output, os.path.splitext(os.path.basename(p))[0] + '_pred.npz')
@@ -113,7 +114,7 @@ def output_paths(inputs: list[str], output: str) -> list[str]:
   first_input = {}
   for path, destination in zip(inputs, destinations):
     if destination in first_input:
-      raise ValueError(f'{first_input[destination]} and {path} would both be written to '
+      raise errors.ConfigError(f'{first_input[destination]} and {path} would both be written to '
                        f'{destination}; predict them into separate --output directories.')
     first_input[destination] = path
   return destinations

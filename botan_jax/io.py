@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from absl import logging
 
+from botan_jax import errors
 from botan_jax import system
 
 BOTAN_NAME = re.compile(
@@ -45,8 +46,11 @@ _UMASK = _read_umask()  # Read once, at import: os.umask is process-wide.
 NPZ_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
-class DataError(ValueError):
-  """Raised for unreadable or inconsistent input data; the message names the file."""
+class DataError(errors.UserError, ValueError):
+  """Raised for unreadable or inconsistent input data; the message names the file.
+
+  A user error (`botan_jax.errors`): the command line reports it as one line.
+  """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,7 +164,8 @@ def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
     with np.load(path) as arrays:
       data = {k: np.asarray(arrays[k]) for k in arrays.files}
   except NPZ_READ_ERRORS as err:
-    raise DataError(f'{path}: not a readable npz file ({err}).') from err
+    raise DataError(f'{path}: not a readable npz file ({err}); it is damaged or incomplete: '
+                    'copy or generate it again.') from err
   _require(data, ('types', 'initial_positions'), path)
   name = parse_botan_name(path) or {}
   try:
@@ -246,7 +251,8 @@ def read_deepmind_pickle(path: str | Path, time_index: int = 0) -> Sample:
     with open(path, 'rb') as f:
       data = pickle.load(f)
   except (OSError, pickle.UnpicklingError, EOFError) as err:
-    raise DataError(f'{path}: not a readable pickle ({err}).') from err
+    raise DataError(f'{path}: not a readable pickle ({err}); it is damaged or incomplete: '
+                    'copy it again.') from err
   if not isinstance(data, dict):
     raise DataError(f'{path}: expected a dict, got {type(data).__name__}.')
   _require(data, ('positions', 'types', 'box', 'trajectory_target_positions'), path)
@@ -301,7 +307,9 @@ def find_files(pattern: str, time_index: int | None = None) -> list[str]:
     matches = glob.glob(pattern)
   matches = sorted((p for p in matches if os.path.isfile(p)), key=_natural_key)
   if not matches:
-    raise DataError(f'{pattern}: matches no file.')
+    where = '' if os.path.isabs(pattern) else f' (relative to {os.getcwd()})'
+    raise DataError(f'{pattern}: matches no file{where}. Check the path; data come from '
+                    '--mode=generate or a link to the authors\' files (see WORKSPACE.md).')
   if time_index is not None:
     kept = [p for p in matches
             if (name := parse_botan_name(p)) is None or name['time_index'] == time_index]

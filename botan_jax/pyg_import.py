@@ -14,6 +14,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from botan_jax import errors
+from botan_jax import io
+
 # (PyTorch prefix, Flax path) for plain Linear layers.
 _LINEAR_LAYERS = (
     ('node_encoder.fc1', ('node_encoder', 'layers_0')),
@@ -58,12 +61,12 @@ def state_dict_to_params(state: Mapping[str, np.ndarray], source: str = 'state d
   """Converts the authors' state dict into the `params` collection of `models.Botan`.
 
   Raises:
-    ValueError: naming `source` when keys are missing or shapes disagree.
+    io.DataError (a ValueError): naming `source` when keys are missing or shapes disagree.
   """
   missing = [k for k in expected_keys() if k not in state]
   if missing:
-    raise ValueError(f'{source}: not a BOTAN state dict; missing keys {missing[:4]}'
-                     f'{"..." if len(missing) > 4 else ""}.')
+    raise io.DataError(f'{source}: not a BOTAN state dict; missing keys {missing[:4]}'
+                       f'{"..." if len(missing) > 4 else ""}.')
   params: dict = {}
   for prefix, path in _LINEAR_LAYERS:
     _set(params, path + ('kernel',), np.asarray(state[f'{prefix}.weight'], np.float32).T)
@@ -72,8 +75,8 @@ def state_dict_to_params(state: Mapping[str, np.ndarray], source: str = 'state d
     weight = np.asarray(state[f'{prefix}.weight'], np.float32)
     width = weight.shape[1] // len(blocks)
     if weight.shape[1] != width * len(blocks) or width != weight.shape[0]:
-      raise ValueError(f'{source}: {prefix}.weight has shape {weight.shape}; expected '
-                       f'(L, {len(blocks)} L).')
+      raise io.DataError(f'{source}: {prefix}.weight has shape {weight.shape}; expected '
+                         f'(L, {len(blocks)} L).')
     for k, block in enumerate(blocks):
       _set(params, (module, block, 'kernel'), weight[:, k * width:(k + 1) * width].T)
     _set(params, (module, bias_block, 'bias'), np.asarray(state[f'{prefix}.bias'], np.float32))
@@ -97,12 +100,19 @@ def load_state_dict(path: str) -> dict[str, np.ndarray]:
   """Reads the authors' weights from an `.npz` (one array per key) or a `.pth` file.
 
   A `.pth` file needs PyTorch, which is optional; the `.npz` form does not.
+
+  Raises:
+    errors.NotFoundError: for a missing file; io.DataError: for a damaged one
+      or another format.
   """
   if not os.path.isfile(path):
-    raise FileNotFoundError(f'{path}: no such weight file.')
+    raise errors.NotFoundError(f'{path}: no such weight file.')
   if path.endswith('.npz'):
-    with np.load(path) as arrays:
-      return {k: arrays[k] for k in arrays.files}
+    try:
+      with np.load(path) as arrays:
+        return {k: arrays[k] for k in arrays.files}
+    except io.NPZ_READ_ERRORS as err:
+      raise io.DataError(f'{path}: not a readable npz file ({err}); copy it again.') from err
   if path.endswith(('.pth', '.pt')):
     try:
       import torch  # pylint: disable=import-outside-toplevel
@@ -111,7 +121,7 @@ def load_state_dict(path: str) -> dict[str, np.ndarray]:
                         'use the .npz form of the same weights.') from err
     return {k: v.detach().cpu().numpy() for k, v in
             torch.load(path, map_location='cpu', weights_only=True).items()}
-  raise ValueError(f'{path}: unknown weight format; expected .npz or .pth.')
+  raise io.DataError(f'{path}: unknown weight format; expected .npz or .pth.')
 
 
 def load_params(path: str) -> dict:

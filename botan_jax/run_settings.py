@@ -33,6 +33,7 @@ import ml_collections
 from absl import logging
 
 from botan_jax import checkpoints
+from botan_jax import errors
 from botan_jax import system
 
 RUNTIME_MODEL_FIELDS = ('dtype', 'precision')  # model fields the command line may change.
@@ -203,7 +204,7 @@ def merge_for_inference(settings: dict[str, Any] | None, given: ml_collections.C
     if given_value == value or (explicit and field in DEFAULT_FIELDS):
       continue
     if explicit:
-      raise ValueError(
+      raise errors.ConfigError(
           f'--config.{explicit}: {field} is {given_value!r} on the command line, but {origin} '
           f'was trained with {field}={value!r}; evaluate and predict take it from the run. '
           f'Drop --config.{explicit}, or give a run trained with {given_value!r}.')

@@ -33,6 +33,7 @@ from botan_jax import input_pipeline
 from botan_jax import io
 from botan_jax import metrics
 from botan_jax import models
+from botan_jax import progress
 from botan_jax import run_settings
 from botan_jax import targets
 from botan_jax import tensorboard
@@ -433,6 +434,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     checkpoints.save(best, 0, state, dict(epoch=0, evaluation=initial, best_score=best_score,
                                           settings=settings))
   epoch_losses: list[jax.Array] = []
+  recent_losses: list[jax.Array] = []  # Since the last progress line.
+  progress_clock = progress.Interval(config.get('log_every_s', 60.0))
   timer_start, timed_steps, paused_s = None, 0, 0.0  # paused_s: evaluations and checkpoints.
   for step in range(int(state.step), total_steps):
     epoch, position = divmod(step, steps_per_epoch)
@@ -441,6 +444,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     state, step_metrics = train_step(state, dataset, put(indices.astype(np.int32), mesh,
                                                          P(DATA_AXIS)))
     epoch_losses.append(step_metrics['loss'])
+    recent_losses.append(step_metrics['loss'])
     if timer_start is None:  # Time from the end of the first (compiling) step.
       jax.block_until_ready(state)
       timer_start = time.perf_counter()
@@ -448,24 +452,34 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       timed_steps += 1
     if (step + 1) % config.log_every_steps == 0:
       log.write(step=step + 1, epoch=epoch + 1, **{k: float(v) for k, v in step_metrics.items()})
+    epoch_done = epoch + 1
+    last = step + 1 == total_steps
+    evaluating = position + 1 == steps_per_epoch and (
+        epoch_done % config.eval_every_epochs == 0 or last)
+    if not evaluating and progress_clock.due():
+      recent_loss = float(np.mean(jax.device_get(recent_losses)))  # Waits for the steps.
+      steps_per_s, eta = _speeds(timed_steps, timer_start, paused_s, total_steps - step - 1)
+      logging.info('step %d/%d (epoch %d/%d) | loss %.5f (mean of %d steps) | %s graphs/s | '
+                   'ETA %s', step + 1, total_steps, epoch_done, config.num_epochs, recent_loss,
+                   len(recent_losses), progress.format_rate(steps_per_s * global_batch),
+                   progress.format_duration(eta))
+      recent_losses = []
     if position + 1 < steps_per_epoch:
       continue
 
-    epoch_done = epoch + 1
-    last = step + 1 == total_steps
     train_loss = float(np.mean(jax.device_get(epoch_losses)))
     epoch_losses = []
     pause_start = time.perf_counter()
-    if epoch_done % config.eval_every_epochs == 0 or last:
-      elapsed = pause_start - timer_start
-      steps_per_s = timed_steps / (elapsed - paused_s) if timed_steps else float('nan')
-      wall_steps_per_s = timed_steps / elapsed if timed_steps else float('nan')
-      eta = (total_steps - step - 1) / wall_steps_per_s if timed_steps else float('nan')
+    if evaluating:
+      steps_per_s, eta = _speeds(timed_steps, timer_start, paused_s, total_steps - step - 1)
       evaluation = evaluate_graphs(predict, state.params, test_set, test_graphs)
       logging.info('epoch %d/%d step %d: train loss %.5f | test Pearson %s %.4f E %.4f | '
-                   '%.2f graphs/s | ETA %s', epoch_done, config.num_epochs, step + 1, train_loss,
+                   '%s graphs/s | ETA %s', epoch_done, config.num_epochs, step + 1, train_loss,
                    config.node_target, evaluation['pearson_node'], evaluation['pearson_edge'],
-                   steps_per_s * global_batch, _format_seconds(eta))
+                   progress.format_rate(steps_per_s * global_batch),
+                   progress.format_duration(eta))
+      progress_clock.restart()
+      recent_losses = []
       log.write(step=step + 1, epoch=epoch_done, train_loss=train_loss,
                 test_pearson_node=evaluation['pearson_node'],
                 test_pearson_edge=evaluation['pearson_edge'],
@@ -486,9 +500,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   return evaluation
 
 
-def _format_seconds(seconds: float) -> str:
-  if not math.isfinite(seconds):
-    return '?'
-  minutes, secs = divmod(int(seconds), 60)
-  hours, minutes = divmod(minutes, 60)
-  return f'{hours:d}:{minutes:02d}:{secs:02d}'
+def _speeds(timed_steps: int, timer_start: float | None, paused_s: float,
+            remaining_steps: int) -> tuple[float, float]:
+  """Training steps per second (evaluations and checkpoints left out) and the ETA in seconds.
+
+  Args:
+    timed_steps: steps run since `timer_start` (a `time.perf_counter()`).
+    paused_s: seconds of evaluations and checkpoints since then.
+
+  Returns:
+    The rate, and the ETA at the wall rate (pauses included); both NaN before
+    the first timed step.
+  """
+  if not timed_steps:
+    return math.nan, math.nan
+  elapsed_s = time.perf_counter() - timer_start
+  return (timed_steps / (elapsed_s - paused_s),
+          progress.eta_seconds(remaining_steps, timed_steps, elapsed_s))

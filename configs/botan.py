@@ -101,7 +101,8 @@ def get_config(preset: str = 'T044_t4120') -> ml_collections.ConfigDict:
   config.seed = 0
   config.eval_every_epochs = 5
   config.checkpoint_every_epochs = 5
-  config.log_every_steps = 50
+  config.log_every_steps = 50  # Step metrics to metrics.jsonl.
+  config.log_every_s = 60.0  # A progress line (step, loss, graphs/s, ETA) at least this often.
   # Scalars also as TensorBoard event files in {workdir}/tensorboard/.
   config.tensorboard = True
   # '' (from scratch), 'pyg:PATH' (the authors' weights) or an Orbax

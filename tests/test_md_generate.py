@@ -117,7 +117,7 @@ def test_tiny_preset_resumes_and_writes_loadable_files(tmp_path, monkeypatch):
   # Configuration 1 (the furthest) went first and was interrupted writing tc04.
   assert len(os.listdir(os.path.join(workdir, 'T0.64', 'train'))) == 3
   assert not os.path.exists(os.path.join(workdir, 'T0.64', 'test'))
-  assert _checkpoint_stages(checkpoint_dir, config) == [('nve', 329), ('nvt', 3000)]
+  assert _checkpoint_stages(checkpoint_dir, config) == [('nve', 165), ('nvt', 3000)]
   before = {p: _file_identity(p) for p in _all_files(workdir)}
 
   paths = generate.generate(config, workdir)

@@ -25,14 +25,17 @@ import csv
 import dataclasses
 import json
 import os
+import time
 from typing import Any
 
 import ml_collections
 import numpy as np
 from absl import logging
 
+from botan_jax import errors
 from botan_jax import inference
 from botan_jax import io
+from botan_jax import progress
 from botan_jax import train
 from configs import botan
 
@@ -67,9 +70,10 @@ class Run:
 def plan(config: ml_collections.ConfigDict) -> list[Run]:
   """The runs of a sweep: presets x ablated values x seeds, in that nesting order."""
   if config.seeds < 1:
-    raise ValueError(f'config.seeds must be >= 1, got {config.seeds}.')
+    raise errors.ConfigError(f'config.seeds must be >= 1, got {config.seeds}.')
   if bool(config.ablation_field) != bool(config.ablation_values):
-    raise ValueError('Set config.ablation_field and config.ablation_values together, or neither.')
+    raise errors.ConfigError('Set config.ablation_field and config.ablation_values together, '
+                             'or neither.')
   values = tuple(config.ablation_values) or (None,)
   return [Run(preset, seed, value) for preset in config.presets for value in values
           for seed in range(config.seeds)]
@@ -82,14 +86,15 @@ def _set_field(config: ml_collections.ConfigDict, path: str, value: Any) -> None
   for parent in parents:
     node = node[parent]
   if name not in node:
-    raise ValueError(f'config.ablation_field {path!r}: no such field in config.train.')
+    raise errors.ConfigError(f'config.ablation_field {path!r}: no such field in config.train.')
   node[name] = type(node[name])(value)
 
 
 def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.ConfigDict:
   """The training config of `run`: `config.train` with the preset's time point, seed and init."""
   if run.preset == 'pretrain':
-    raise ValueError('Sweeps run time points; "pretrain" is not one (train it with --mode=train).')
+    raise errors.ConfigError('Sweeps run time points; "pretrain" is not one (train it with '
+                             '--mode=train).')
   preset = botan.get_config(run.preset)
   result = ml_collections.ConfigDict(config.train.to_dict())
   result.preset, result.temperature, result.time = preset.preset, preset.temperature, preset.time
@@ -108,7 +113,7 @@ def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.Co
 MARKER = 'sweep_run.json'
 # Fields that do not change what a finished run measured.
 BOOKKEEPING_FIELDS = ('eval_every_epochs', 'checkpoint_every_epochs', 'log_every_steps',
-                      'tensorboard', 'data.cache_dir')
+                      'log_every_s', 'tensorboard', 'data.cache_dir')
 
 
 def _comparable(config: ml_collections.ConfigDict) -> dict[str, Any]:
@@ -136,7 +141,7 @@ def is_finished(run_dir: str, run_cfg: ml_collections.ConfigDict) -> bool:
   """Whether the sweep finished `run_dir` with `run_cfg`.
 
   Raises:
-    ValueError: naming the run, if it was finished with a config that differs
+    errors.ConfigError: naming the run, if it was finished with a config that differs
       in more than `num_epochs` (and bookkeeping fields).
   """
   marker = read_marker(run_dir)
@@ -148,8 +153,8 @@ def is_finished(run_dir: str, run_cfg: ml_collections.ConfigDict) -> bool:
   differing = sorted(key for key in set(done) | set(wanted) if done.get(key) != wanted.get(key))
   if differing == ['num_epochs']:
     return False  # Trained on from its latest checkpoint.
-  raise ValueError(f'{run_dir} was finished with another config (fields {differing} differ); '
-                   'use a new sweep --workdir.')
+  raise errors.ConfigError(f'{run_dir} was finished with another config (fields {differing} '
+                           'differ); use a new sweep --workdir.')
 
 
 def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
@@ -163,8 +168,9 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str,
   """
   runs = plan(config)
   configs = [run_config(config, run) for run in runs]
-  for run_cfg in configs:
-    train.validate_config(run_cfg)
+  with errors.as_user_errors(ValueError, FileNotFoundError):
+    for run_cfg in configs:
+      train.validate_config(run_cfg)
   os.makedirs(workdir, exist_ok=True)
   with io.atomic_path(os.path.join(workdir, 'sweep_config.json')) as tmp, open(tmp, 'w') as f:
     f.write(config.to_json_best_effort(indent=2))
@@ -173,6 +179,7 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str,
           if not is_finished(run.directory(workdir, field), cfg)]
   logging.info('Sweep %s: %d runs, %d finished, %d to do.', workdir, len(runs),
                len(runs) - len(todo), len(todo))
+  start = time.monotonic()
   for k, (run, run_cfg) in enumerate(todo):
     run_dir = run.directory(workdir, field)
     logging.info('Sweep run %d/%d: %s.', k + 1, len(todo), run_dir)
@@ -181,6 +188,8 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str,
     io.save_json(os.path.join(run_dir, MARKER),
                  dict(config=_comparable(run_cfg), evaluation=evaluation))
     write_tables(config, workdir)
+    logging.info('Sweep %s: %s.', workdir,
+                 progress.counted(k + 1, len(todo), 'runs', time.monotonic() - start))
   return write_tables(config, workdir)
 
 
@@ -268,7 +277,7 @@ def read_results(workdir: str) -> list[dict[str, Any]]:
   """The rows of `{workdir}/results.csv` with numbers parsed (value is '' without ablation)."""
   path = os.path.join(workdir, 'results.csv')
   if not os.path.exists(path):
-    raise FileNotFoundError(f'{path}: no sweep results (run --mode=sweep first).')
+    raise errors.NotFoundError(f'{path}: no sweep results (run --mode=sweep first).')
   with open(path, newline='') as f:
     rows = list(csv.DictReader(f))
   text_fields = ('preset', 'ablation', 'node_target')

@@ -41,7 +41,8 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from botan_jax import io, system
+from botan_jax import errors, io, system
+from botan_jax import progress as progress_lines  # `progress` names protocol.Progress here.
 from botan_jax.md import potential, protocol
 
 
@@ -70,7 +71,7 @@ def _time_table(config: ml_collections.ConfigDict) -> tuple[float, ...]:
   if config.time_table:
     return tuple(float(t) for t in config.time_table)
   if not system.has_time_row(config.temperature):
-    raise ValueError(
+    raise errors.ConfigError(
         f'No time table for T={config.temperature}; the paper gives '
         f'{list(system.table_temperatures())}. Set config.time_table (and config.tau_alpha).')
   return system.time_row(config.temperature)
@@ -91,12 +92,12 @@ def physics_fingerprint(config: ml_collections.ConfigDict, times: tuple[float, .
 
 
 def _require_same_physics(path: str, stored: str, fingerprint: str) -> None:
-  """Raises ValueError, naming `path` and the differing fields, if `stored` != `fingerprint`."""
+  """Raises ConfigError, naming `path` and the differing fields, if `stored` != `fingerprint`."""
   if stored != fingerprint:
     old, new = json.loads(stored), json.loads(fingerprint)
     differing = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
-    raise ValueError(f'{path} was generated with another config (fields {differing} differ). '
-                     'Use another workdir, or the config it was made with.')
+    raise errors.ConfigError(f'{path} was generated with another config (fields {differing} '
+                             'differ). Use another workdir, or the config it was made with.')
 
 
 def _stored_fingerprint(data: Any) -> str | None:
@@ -108,11 +109,11 @@ def make_plan(config: ml_collections.ConfigDict) -> Plan:
   """Checks every parameter of `config` and derives the schedule and record steps.
 
   Raises:
-    ValueError: naming the first bad parameter.
+    errors.ConfigError (a ValueError): naming the first bad parameter.
   """
   def require(ok: bool, message: str):
     if not ok:
-      raise ValueError(f'Bad generate config: {message}')
+      raise errors.ConfigError(f'Bad generate config: {message}')
 
   require(config.temperature > 0, f'temperature must be > 0, got {config.temperature}.')
   require(config.hold_temperature > 0,
@@ -124,8 +125,8 @@ def make_plan(config: ml_collections.ConfigDict) -> Plan:
   try:
     potential.check_box(system.box_length(config.num_particles, config.density), config.skin)
   except ValueError as err:
-    raise ValueError(f'Bad generate config: num_particles={config.num_particles} at density '
-                     f'{config.density}: {err}') from err
+    raise errors.ConfigError(f'Bad generate config: num_particles={config.num_particles} at '
+                             f'density {config.density}: {err}') from err
   for name in ('t_hold', 't_cool', 'equilibration_tau_alpha'):
     require(config[name] >= 0, f'{name} must be >= 0, got {config[name]}.')
   require(config.num_replicas >= 1, f'num_replicas must be >= 1, got {config.num_replicas}.')
@@ -140,7 +141,7 @@ def make_plan(config: ml_collections.ConfigDict) -> Plan:
                                      config.capacity_multiplier,
                                      ('auto',) + potential.NEIGHBOR_BUILDERS)
   except ValueError as err:
-    raise ValueError(f'Bad generate config: {err}') from err
+    raise errors.ConfigError(f'Bad generate config: {err}') from err
   for name in ('nvt_batch', 'nve_batch', 'segment_steps', 'checkpoint_every_steps'):
     require(config[name] >= 1, f'{name} must be >= 1, got {config[name]}.')
 
@@ -195,7 +196,7 @@ def _require_ids_in_their_split(workdir: str, config: ml_collections.ConfigDict)
   """Refuses files of this dataset lying in the split their id does not belong to.
 
   Raises:
-    ValueError: naming the first such file, e.g. test/ id 3 after num_train grew to 3.
+    errors.ConfigError: naming the first such file, e.g. test/ id 3 after num_train grew to 3.
   """
   name = re.compile(rf'isoconfig_N{config.num_particles}T{config.temperature:.2f}'
                     r'_(\d+)_tc(\d+)\.npz$')
@@ -207,7 +208,7 @@ def _require_ids_in_their_split(workdir: str, config: ml_collections.ConfigDict)
       config_id, time_index = int(match.group(1)), int(match.group(2))
       expected = output_path(workdir, config, config_id, time_index)
       if os.path.dirname(expected) != directory:
-        raise ValueError(
+        raise errors.ConfigError(
             f'{os.path.join(directory, file_name)}: configuration {config_id} belongs to '
             f'{os.path.basename(os.path.dirname(expected))}/ with num_train='
             f'{config.num_train}, so the dataset would hold it twice or in the wrong set. '
@@ -263,14 +264,15 @@ def load_checkpoint(path: str, fingerprint: str) -> Checkpoint | None:
   """The checkpoint at `path`, or None if absent.
 
   Raises:
-    ValueError: if it was written with other physics (`physics_fingerprint`).
+    errors.ConfigError: if it was written with other physics (`physics_fingerprint`).
   """
   if not os.path.isfile(path):
     return None
   with np.load(path) as data:
     stored = _stored_fingerprint(data)
     if stored is None:
-      raise ValueError(f'{path}: a checkpoint of an older version; delete it to start over.')
+      raise errors.ConfigError(f'{path}: a checkpoint of an older version; delete it to start '
+                               'over.')
     _require_same_physics(path, stored, fingerprint)
     return Checkpoint(stage=str(data['stage']), step=int(data['step']),
                       **{f.name: data[f.name] for f in dataclasses.fields(Checkpoint)
@@ -303,18 +305,13 @@ class ProgressLog:
       return
     self.last_log = now
     rate = self.done / max(now - self.start, 1e-9)
-    eta = max(self.total - self.done, 0) / max(rate, 1e-9)
+    eta = progress_lines.eta_seconds(self.total - self.done, self.done, now - self.start)
     logging.info(
         'configurations %d/%d | %s t=%.4g/%.4g | T=%.4f E/N=%.5f | %.3g particle-steps/s | '
         'ETA %s', self.completed_configurations, self.num_configurations, progress.stage,
         progress.step * self.dt, stage_steps * self.dt,
         float(np.mean(progress.temperature)), float(np.mean(progress.total_energy)), rate,
-        _format_duration(eta))
-
-
-def _format_duration(seconds: float) -> str:
-  seconds = int(seconds)
-  return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s'
+        progress_lines.format_duration(eta))
 
 
 def _pad(array: jnp.ndarray, size: int) -> jnp.ndarray:
@@ -482,7 +479,7 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
     included, ordered by configuration id and time index.
 
   Raises:
-    ValueError: for a bad parameter, or a checkpoint of a different run.
+    errors.ConfigError (a ValueError): for a bad parameter, or a checkpoint of a different run.
   """
   plan = make_plan(config)
   _require_ids_in_their_split(workdir, config)

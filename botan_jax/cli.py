@@ -1,0 +1,389 @@
+"""botan-jax command line: one call per mode.
+
+  python main.py                                    # the demo: generate, train, evaluate, figures
+  python main.py --config=configs/botan.py:T044_t130 --workdir=runs/T044_t130        # train
+  python main.py --mode=evaluate --config=configs/botan.py:T044_t130 --workdir=runs/T044_t130
+  python main.py --mode=predict --config=configs/botan.py:T044_t4120 \\
+      --config.init_from=pyg:model1.npz --input='data/T0.44/test/*.npz' --output=preds/
+  python main.py --config=configs/generate.py:T064 --workdir=data      # generate a dataset
+  python main.py --config=configs/sweep.py:T044 --workdir=runs/sweep_T044
+  python main.py --mode=figures --figure=pearson --runs=runs/sweep_T044 --output=figures/fig5
+
+Without --mode, the config's own `mode` field decides (train for configs/botan.py).
+
+Exit status:
+  0    done.
+  1    an unexpected error, shown with its traceback (a bug, or a failure
+       nobody foresaw); or some inputs of a batch failed and were skipped
+       (`errors.PartialFailure`, one line).
+  2    a user error, one line `PROG: error: ...` saying what was wrong and what
+       to do, no traceback: a mistyped flag, preset, config file, config field
+       or value, a flag combination that cannot work, a glob that matches
+       nothing, a damaged or inconsistent data file, a missing checkpoint or
+       weight file, a config refused by a mode's checks (`errors.UserError`,
+       which `io.DataError` is; see botan_jax/errors.py for the rule).
+  130  interrupted (Ctrl-C): one line saying where the job stopped. Every file
+       is written atomically, so the same command resumes from what is complete.
+
+Each mode's module is imported when that mode runs: jax-md alone takes 15-20 s
+to import on a 2-core CPU, which every other mode and every mistyped command
+would otherwise wait for.
+"""
+
+import difflib
+import glob
+import os
+import sys
+
+from absl import app
+from absl import flags
+import ml_collections
+from absl import logging
+from ml_collections import config_flags
+
+from botan_jax import errors
+
+MODES = ('train', 'evaluate', 'predict', 'generate', 'sweep', 'figures', 'demo')
+TRAINING_MODES = ('train', 'evaluate', 'predict')  # They take a configs/botan.py config.
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs')
+EXIT_USER_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED = 2, 1, 130
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file(
+    'config', os.path.join(CONFIG_DIR, 'demo.py'),
+    'Configuration file (and preset after ":"); default: the demo.', lock_config=True)
+flags.DEFINE_enum('mode', None, MODES, 'What to run; default: the config\'s `mode`, else train.')
+flags.DEFINE_string('workdir', None, 'Run directory: checkpoints, metrics, evaluation '
+                    '(generate: the dataset root; sweep: the directory of all its runs).')
+flags.DEFINE_string('input', None, 'predict: a file, directory or glob of configurations; '
+                    'figures: predict outputs, comma-separated: one per model of one '
+                    'configuration (maps), files, directories or globs (scatter), a file or '
+                    'directory (pdf_e).')
+flags.DEFINE_string('output', None, 'predict: a file ending in .npz (one input), else a directory; '
+                    'figures: the figure path, written as .png and .pdf.')
+flags.DEFINE_string('figure', None, 'figures: which figure, e.g. pearson or maps (a wrong name '
+                    'lists them all).')
+flags.DEFINE_list('runs', [], 'figures: sweep directories (pearson, ablation) or run '
+                  'directories (loss).')
+flags.DEFINE_string('data', None, 'figures: dataset files, a directory or glob (pdf_e, fs), '
+                    'or the configuration of --input (maps).')
+flags.DEFINE_list('slab', None, 'figures: z range of the cross-section maps in sigma_AA, as '
+                  'LOW,HIGH; default: 0.8 thick at the middle of the box.')
+flags.DEFINE_list('labels', None, 'figures: the models\' names, one per --input (maps), e.g. '
+                  'BOTAN,NT-GNN.')
+flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() first (multi-host).')
+
+
+def main(argv: list[str]) -> None:
+  """Runs the mode of the parsed flags; user errors raise `errors.UserError` or `app.UsageError`."""
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments {argv[1:]}: quote globs '
+                         '(--input="dir/*.npz") and write flags as --flag=value.')
+  config = FLAGS.config
+  mode = _mode(config)
+  _check(mode, config)
+  if FLAGS.distributed:
+    import jax  # pylint: disable=g-import-not-at-top
+    jax.distributed.initialize()
+  _run(mode, config)
+
+
+def _mode(config: ml_collections.ConfigDict) -> str:
+  """The mode: --mode, else the config's `mode` field, else train."""
+  mode = FLAGS.mode or config.get('mode', 'train')
+  if mode not in MODES:
+    raise app.UsageError(f'mode {mode!r} (from the config) is not one of {", ".join(MODES)}.')
+  if mode in TRAINING_MODES and config.get('mode', 'train') != 'train':
+    raise app.UsageError(f'--mode={mode} needs a training config such as '
+                         f'--config=configs/botan.py:T044_t130; the given one is for '
+                         f'mode {config.mode}.')
+  return mode
+
+
+def _check(mode: str, config: ml_collections.ConfigDict) -> None:
+  """The checks of what was asked that can run before any work; each failure is a user error.
+
+  The checks called here (train.validate_config, train.check_resumable and
+  the checkpoint look-ups) raise plain ValueError or FileNotFoundError, made
+  user errors by `errors.as_user_errors` for these calls only.
+  """
+  # pylint: disable=g-import-not-at-top
+  with errors.as_user_errors(ValueError, FileNotFoundError):
+    if mode == 'train':
+      from botan_jax import train
+      workdir = _required('workdir', mode)
+      train_files, _ = train.validate_config(config)
+      train.check_resumable(config, workdir, [os.path.basename(p) for p in train_files])
+    elif mode == 'evaluate':
+      _check_model_source(mode, config)
+    elif mode == 'predict':
+      _required('input', mode)
+      _required('output', mode)
+      _check_model_source(mode, config)
+    elif mode in ('generate', 'sweep'):
+      _required('workdir', mode)
+    elif mode == 'figures':
+      from botan_jax.analysis import figures
+      if _required('figure', mode) not in figures.FIGURES:
+        raise app.UsageError(f'--figure={FLAGS.figure}: not one of {", ".join(figures.FIGURES)}.')
+      _required('output', mode)
+      _slab(FLAGS.slab)
+
+
+def _check_model_source(mode: str, config: ml_collections.ConfigDict) -> None:
+  """The weights exist: predict's --config.init_from if set, else the checkpoint of --workdir."""
+  from botan_jax import checkpoints  # pylint: disable=g-import-not-at-top
+  if mode == 'predict' and config.init_from:
+    checkpoints.check_init_source(config.init_from)
+  elif mode == 'predict' and not FLAGS.workdir:
+    raise app.UsageError('--mode=predict needs --workdir (a training run) or --config.init_from '
+                         '(e.g. pyg:PATH for the authors\' weights).')
+  else:
+    checkpoints.find_checkpoint(_required('workdir', mode))
+
+
+def _run(mode: str, config: ml_collections.ConfigDict) -> None:
+  """Does the work of `mode` (its checks passed)."""
+  # pylint: disable=g-import-not-at-top
+  if mode == 'train':
+    from botan_jax import train
+    train.train_and_evaluate(config, FLAGS.workdir)
+  elif mode == 'evaluate':
+    from botan_jax import inference
+    inference.evaluate(config, FLAGS.workdir, _overridden())
+  elif mode == 'predict':
+    from botan_jax import inference
+    inference.predict(config, FLAGS.workdir, FLAGS.input, FLAGS.output, _overridden())
+  elif mode == 'generate':
+    from botan_jax.md import generate
+    generate.generate(config, FLAGS.workdir)
+  elif mode == 'sweep':
+    from botan_jax.analysis import sweeps
+    sweeps.run_sweep(config, FLAGS.workdir)
+  elif mode == 'figures':
+    from botan_jax.analysis import figures
+    written = figures.make_figure(FLAGS.figure, FLAGS.output, runs=FLAGS.runs,
+                                  inputs=_list(FLAGS.input), data=FLAGS.data,
+                                  labels=FLAGS.labels or (), slab=_slab(FLAGS.slab))
+    logging.info('Wrote %s.', ', '.join(written))
+  elif mode == 'demo':
+    from botan_jax import demo
+    demo.run_demo(config, _written_to(mode, config))
+
+
+def _overridden() -> tuple[str, ...]:
+  """The config fields set explicitly on the command line (--config.FIELD=VALUE)."""
+  return tuple(config_flags.get_override_values(FLAGS['config']))
+
+
+def _list(value: str | None) -> list[str]:
+  """The comma-separated entries of a flag's value ([] when unset)."""
+  return [entry for entry in (value or '').split(',') if entry]
+
+
+def _slab(values: list[str] | None) -> tuple[float, float] | None:
+  """--slab as (low, high), None when not given."""
+  if values is None:
+    return None
+  try:
+    low, high = map(float, values)
+  except ValueError:
+    raise app.UsageError(f'--slab takes LOW,HIGH (two numbers), got {",".join(values)}.') from None
+  return low, high
+
+
+def _required(name: str, mode: str) -> str:
+  """The value of flag `name`; a usage error naming it and what it is for when it is empty."""
+  value = FLAGS[name].value
+  if not value:
+    raise app.UsageError(f'--{name} is required in --mode={mode}; --{name}: {FLAGS[name].help}')
+  return value
+
+
+def _written_to(mode: str, config: ml_collections.ConfigDict) -> str | None:
+  """Where `mode` writes: --output for predict and figures, else --workdir (the demo's default)."""
+  if mode in ('predict', 'figures'):
+    return FLAGS.output
+  if mode == 'demo':
+    return FLAGS.workdir or config.default_workdir
+  return FLAGS.workdir
+
+
+# What is kept when a mode is interrupted, and what the same command then does.
+RESUMES = {
+    'evaluate': 'nothing was written; the same command starts it again',
+    'predict': 'the predictions written are complete; the same command skips them and '
+               'predicts the rest',
+    'generate': 'complete files and the configurations\' MD checkpoints are kept; the same '
+                'command resumes from them',
+    'sweep': 'finished runs are kept; the same command resumes the interrupted run from its '
+             'latest checkpoint',
+    'figures': 'nothing was written; the same command starts it again',
+    'demo': 'finished stages are kept; the same command resumes',
+}
+
+
+def interrupted_message(mode: str, destination: str | None) -> str:
+  """One line: where an interrupted mode stopped and that the same command resumes it.
+
+  Args:
+    destination: where the mode writes (`_written_to`); for train, the workdir.
+  """
+  where = f'--mode={mode}' + (f' writing to {destination}' if destination else '')
+  if mode != 'train':
+    return f'interrupted: {where}; {RESUMES[mode]}.'
+  step = latest_checkpoint_step(destination)
+  if step is None:
+    return (f'interrupted: {where} before its first checkpoint; the same command starts the '
+            'run again.')
+  return (f'interrupted: {where}; its latest checkpoint is step {step}; the same command '
+          'resumes from there.')
+
+
+def latest_checkpoint_step(workdir: str | None) -> int | None:
+  """The newest complete step in {workdir}/checkpoints/latest (Orbax renames a step's
+  temporary directory to its number when complete), or None."""
+  from botan_jax import checkpoints  # pylint: disable=g-import-not-at-top
+  directory = os.path.join(workdir or '', 'checkpoints', checkpoints.LATEST)
+  steps = [int(name) for name in (os.listdir(directory) if os.path.isdir(directory) else ())
+           if name.isdigit()]
+  return max(steps, default=None)
+
+
+def _say(message: str) -> None:
+  """Writes `PROG: message` as one line to stderr."""
+  line = ' '.join(message.split())
+  sys.stderr.write(f'{os.path.basename(sys.argv[0])}: {line}\n')
+  sys.stderr.flush()
+
+
+def _exit_at_once(status: int) -> None:
+  """Ends the process now, without the interpreter's shutdown.
+
+  After Ctrl-C, a background thread may still be writing (Orbax saves a
+  checkpoint's metadata in one), and the shutdown would break it with a
+  traceback. Nothing is lost by skipping it: every file is written atomically
+  or appended one record at a time, and Orbax removes an unfinished
+  checkpoint's temporary directory at the next save.
+  """
+  logging.flush()
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(status)  # pylint: disable=protected-access
+
+
+def _main_reporting(argv: list[str]) -> int:
+  """`main`, with user errors, partial failures and Ctrl-C reported as one line."""
+  try:
+    main(argv)
+  except KeyboardInterrupt:
+    mode = _mode(FLAGS.config)
+    _say(interrupted_message(mode, _written_to(mode, FLAGS.config)))
+    _exit_at_once(EXIT_INTERRUPTED)
+  except (errors.UserError, app.UsageError) as error:
+    _say(f'error: {error}')
+    return EXIT_USER_ERROR
+  except errors.PartialFailure as error:
+    _say(f'error: {error}')
+    return EXIT_PARTIAL
+  return 0
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's flag parsing, with a mistake on the command line reported as one line (exit 2).
+
+  Catches what the config flag raises for a wrong config file, preset, field
+  or value; any other exception (e.g. a bug inside a config file) keeps its
+  traceback.
+  """
+  try:
+    remaining = FLAGS(argv)
+    getattr(FLAGS.config, 'mode', None)  # A config file that failed to load raises here.
+    return remaining
+  except flags.Error as error:
+    message = _flag_error_message(error, argv)
+  except (AttributeError, KeyError) as error:
+    message = _missing_field_message(error, argv)
+    if message is None:
+      raise
+  except OSError:
+    message = _config_file_message(argv)
+    if message is None:
+      raise
+  _say(f'error: {message}')
+  sys.exit(EXIT_USER_ERROR)
+
+
+def _config_arg(argv: list[str]) -> str | None:
+  """The value of --config on the command line, None when absent."""
+  for arg in argv:
+    for prefix in ('--config=', '-config='):
+      if arg.startswith(prefix):
+        return arg[len(prefix):]
+  return None
+
+
+def _overrides(argv: list[str]) -> list[str]:
+  """The `--config.FIELD=VALUE` arguments."""
+  return [arg for arg in argv if arg.lstrip('-').startswith('config.')]
+
+
+def _root_cause(error: BaseException) -> BaseException:
+  while (cause := error.__cause__ or error.__context__) is not None:
+    error = cause
+  return error
+
+
+def _flag_error_message(error: flags.Error, argv: list[str]) -> str:
+  """One line for an absl flag error; a config file's own error (e.g. an unknown preset) as is."""
+  text = str(error)
+  if '\n' in text:  # ml_collections puts the config file's traceback into the message.
+    return f'--config={_config_arg(argv)}: {_root_cause(error)}'
+  if text.startswith('flag --config.'):
+    return f'{text}; give a value of the type of that field in the config file.'
+  return f'{text} (--helpfull lists the flags.)'
+
+
+def _missing_field_message(error: Exception, argv: list[str]) -> str | None:
+  """One line for an override of a field the config lacks, or None if `error` is not that.
+
+  ml_collections raises KeyError("'name'\\nDid you mean ...?"), sometimes
+  inside an AttributeError; it is an override's mistake only if `name` is a
+  part of a --config.FIELD on the command line.
+  """
+  while error.args and isinstance(error.args[0], Exception):
+    error = error.args[0]
+  text = str(error.args[0]) if error.args else ''
+  name, _, hint = text.partition('\n')
+  name = name.strip('\'"')
+  for override in _overrides(argv):
+    if name in override.split('=', 1)[0].lstrip('-').split('.')[1:]:
+      return (f'{override}: the config of --config={_config_arg(argv)} has no field {name!r}. '
+              + (hint or 'See the config file for its fields.'))
+  return None
+
+
+def _config_file_message(argv: list[str]) -> str | None:
+  """One line for a --config naming no file, or None if the file exists."""
+  value = _config_arg(argv)
+  if value is None:
+    return None
+  path = value.split(':', 1)[0]
+  if os.path.isfile(path):
+    return None
+  known = sorted(os.path.relpath(p) for p in glob.glob(os.path.join(CONFIG_DIR, '*.py'))
+                 if not p.endswith('__init__.py'))
+  nearest = difflib.get_close_matches(path, known, n=1)
+  hint = f' Did you mean {nearest[0]}?' if nearest else ''
+  return (f'--config={value}: no config file {path} (paths are relative to {os.getcwd()}).'
+          f'{hint} The config files are {", ".join(known)}.')
+
+
+def run(argv: list[str] | None = None) -> None:
+  """The command line's entry point (main.py, and the `botan-jax` command); exits with a status
+  of the module docstring."""
+  # absl's --help prints __main__'s docstring and --helpshort the key flags of sys.argv[0].
+  sys.modules['__main__'].__doc__ = __doc__
+  for flag in FLAGS.get_key_flags_for_module(__name__):
+    FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+  app.run(_main_reporting, argv=argv, flags_parser=parse_flags)
