@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 from botan_jax import graphs
 from botan_jax import input_pipeline
 from botan_jax import io
+from botan_jax import model_setup
 from botan_jax import system
 from botan_jax import train
 from configs import botan
@@ -91,7 +92,7 @@ def time_step(graph_set: input_pipeline.GraphSet, loss_p: float, batch: int, rep
   config = botan.get_config('T044_t4120')
   config.loss_p, config.batch_size, config.model.precision = loss_p, batch, precision
   config.model.dtype = dtype
-  model, optimizer = train.create_model(config), train.create_optimizer(config)
+  model, optimizer = model_setup.create_model(config), train.create_optimizer(config)
   mesh = train.make_mesh(batch)
   example = jax.tree.map(lambda x: x[0], graph_set.graphs)
   state = train.put(train.initial_state(config, model, optimizer, example), mesh, train.P())
@@ -156,7 +157,7 @@ def main() -> None:
                       help='the device peak for the fraction reached (e.g. 67 for H100 FP32)')
   parser.add_argument('--precision', default='highest',
                       help="config.model.precision: 'highest' (float32) or 'default'")
-  parser.add_argument('--dtype', default='float32', choices=train.MODEL_DTYPES,
+  parser.add_argument('--dtype', default='float32', choices=model_setup.MODEL_DTYPES,
                       help='config.model.dtype, the computation dtype of the layers')
   parser.add_argument('--skip_ntgnn', action='store_true')
   parser.add_argument('--profile_dir', default='',

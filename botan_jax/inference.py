@@ -36,8 +36,8 @@ from botan_jax import graphs
 from botan_jax import input_pipeline
 from botan_jax import io
 from botan_jax import metrics
+from botan_jax import model_setup
 from botan_jax import run_settings
-from botan_jax import train
 
 
 class PartialFailure(errors.PartialFailure):
@@ -123,7 +123,7 @@ def output_paths(inputs: list[str], output: str) -> list[str]:
 def model_digest(params: Any, config: ml_collections.ConfigDict) -> str:
   """A fingerprint of what predictions depend on: parameters, model, graphs and time index."""
   digest = hashlib.sha1(json.dumps([config.model.to_dict(), dataclasses.asdict(
-      train.graph_spec(config)), config.data.pickle_time_index], sort_keys=True).encode())
+      model_setup.graph_spec(config)), config.data.pickle_time_index], sort_keys=True).encode())
   for leaf in jax.tree.leaves(params):
     digest.update(np.ascontiguousarray(leaf, np.float32).tobytes())
   return digest.hexdigest()
@@ -176,8 +176,8 @@ def _load_inputs(paths: list[str], config: ml_collections.ConfigDict
   loaded, failures = {}, {}
   for path in paths:
     try:
-      loaded[path] = input_pipeline.load_graph(path, train.graph_spec(config),
-                                               train.cache_dir(config),
+      loaded[path] = input_pipeline.load_graph(path, model_setup.graph_spec(config),
+                                               model_setup.cache_dir(config),
                                                config.data.pickle_time_index)
     except io.DataError as err:
       failures[path] = str(err)  # The message starts with the path.
@@ -220,7 +220,7 @@ def predict(config: ml_collections.ConfigDict, workdir: str | None, input_patter
     raise io.DataError(f'{input_pattern}: none of the {len(inputs)} inputs could be read (each '
                        'is named above); nothing was predicted.')
   budget = input_pipeline.padding_budget_of(list(loaded.values())) if loaded else None
-  predict_fn = train.make_predict_fn(train.create_model(config))
+  predict_fn = model_setup.make_predict_fn(model_setup.create_model(config))
   for k, (path, destination) in enumerate([(p, d) for p, d in todo if p in loaded]):
     graph = loaded[path]
     node_pred, edge_pred = jax.device_get(predict_fn(params, graphs.pad(graph, *budget)))
@@ -247,17 +247,16 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str,
   among them.
 
   Returns:
-    `train.evaluate_graphs`'s metrics, with `checkpoint` (kind, step, epoch,
+    `model_setup.evaluate_graphs`'s metrics, with `checkpoint` (kind, step, epoch,
     directory), `test_files`, `settings` (those used) and `settings_from`.
   """
   loaded, config = _model(workdir, config, overridden)
   test_files = io.find_files(config.data.test_pattern, config.data.time_index)
-  test_set = input_pipeline.load_graph_set(test_files, train.graph_spec(config),
-                                           train.cache_dir(config),
-                                           time_index=config.data.pickle_time_index,
-                                           require_targets=True)
-  evaluation = train.evaluate_graphs(train.make_predict_fn(train.create_model(config)),
-                                     loaded.params, test_set)
+  test_set = input_pipeline.load_graph_set(
+      test_files, model_setup.graph_spec(config), model_setup.cache_dir(config),
+      time_index=config.data.pickle_time_index, require_targets=True)
+  predict_fn = model_setup.make_predict_fn(model_setup.create_model(config))
+  evaluation = model_setup.evaluate_graphs(predict_fn, loaded.params, test_set)
   ref = loaded.checkpoint
   evaluation.update(
       checkpoint=dict(kind=ref.kind, step=ref.step, epoch=loaded.epoch, directory=ref.directory),

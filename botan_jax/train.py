@@ -31,7 +31,7 @@ from botan_jax import checkpoints
 from botan_jax import graphs
 from botan_jax import input_pipeline
 from botan_jax import io
-from botan_jax import metrics
+from botan_jax import model_setup
 from botan_jax import models
 from botan_jax import progress
 from botan_jax import run_settings
@@ -41,8 +41,6 @@ from botan_jax import tensorboard
 DATA_AXIS = 'data'
 
 
-MODEL_DTYPES = ('float32', 'bfloat16')
-
 
 @flax.struct.dataclass
 class TrainState:
@@ -51,15 +49,6 @@ class TrainState:
   params: Any
   opt_state: Any
   key: jax.Array
-
-
-def create_model(config: ml_collections.ConfigDict) -> models.Botan:
-  m = config.model
-  return models.Botan(
-      latent_size=m.latent_size, num_layers=m.num_layers,
-      num_message_passing_steps=m.num_message_passing_steps,
-      share_step_weights=m.share_step_weights, share_decoder=m.share_decoder,
-      precision=m.precision or None, dtype=m.dtype)
 
 
 def create_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
@@ -73,16 +62,6 @@ def graphs_per_step(config: ml_collections.ConfigDict) -> int:
   if config.batch_size > 0:
     return int(config.batch_size)
   return 5 if config.loss_p == 1.0 else 1
-
-
-def graph_spec(config: ml_collections.ConfigDict) -> input_pipeline.GraphSpec:
-  return input_pipeline.GraphSpec(edge_cutoff=config.data.edge_cutoff,
-                                  eval_bond_cutoff=config.data.eval_bond_cutoff,
-                                  node_target=config.node_target)
-
-
-def cache_dir(config: ml_collections.ConfigDict) -> str | None:
-  return config.data.get('cache_dir') or None
 
 
 def squared_errors(params: Any, graph: jraph.GraphsTuple, model: models.Botan,
@@ -178,41 +157,6 @@ def make_train_step(model: models.Botan, optimizer: optax.GradientTransformation
   return jax.jit(sharded, donate_argnums=0)
 
 
-def make_predict_fn(model: models.Botan):
-  """Jitted `predict(params, graph) -> (node_pred, edge_pred)` for one padded graph."""
-  return jax.jit(lambda params, graph: model.apply({'params': params}, graph))
-
-
-def evaluate_graphs(predict, params: Any, graph_set: input_pipeline.GraphSet,
-                    device_graphs: jraph.GraphsTuple | None = None) -> dict[str, Any]:
-  """Test metrics of `params` on every graph of `graph_set`.
-
-  Returns:
-    per_file: Pearson of S (eval nodes) and E (eval edges) per file, with
-      `pearson_node_undefined` / `pearson_edge_undefined` saying why where NaN;
-    pearson_node, pearson_edge: their means over files (the paper's average);
-    node_mse, edge_mse: mean squared errors over all valid nodes and edges of
-      the set (the loss terms, for test-loss curves).
-  """
-  stacked = graph_set.graphs if device_graphs is None else device_graphs
-  per_file = {}
-  squared_errors_sum = np.zeros(2)
-  for k, path in enumerate(graph_set.files):
-    graph = jax.tree.map(lambda x, k=k: x[k], stacked)
-    node_pred, edge_pred = jax.device_get(predict(params, graph))
-    host = jax.tree.map(lambda x, k=k: x[k], graph_set.graphs)
-    per_file[path] = metrics.graph_pearson(node_pred, edge_pred, host.nodes, host.edges)
-    squared_errors_sum += [
-        np.sum((node_pred - host.nodes['target'])[host.nodes['valid']] ** 2, dtype=np.float64),
-        np.sum((edge_pred - host.edges['target'])[host.edges['valid']] ** 2, dtype=np.float64)]
-  mean = {k: float(np.mean([v[k] for v in per_file.values()]))
-          for k in ('pearson_node', 'pearson_edge')}
-  counts = [np.sum(graph_set.graphs.nodes['valid']), np.sum(graph_set.graphs.edges['valid'])]
-  node_mse, edge_mse = [float(total / count) if count else float('nan')
-                        for total, count in zip(squared_errors_sum, counts)]
-  return dict(per_file=per_file, node_mse=node_mse, edge_mse=edge_mse, **mean)
-
-
 def validate_config(config: ml_collections.ConfigDict) -> tuple[list[str], list[str]]:
   """Checks the config before any work; returns the training and test files.
 
@@ -227,8 +171,9 @@ def validate_config(config: ml_collections.ConfigDict) -> tuple[list[str], list[
   if config.augmentation not in ('none', *input_pipeline.AUGMENTATIONS):
     raise ValueError(f'config.augmentation must be none, axes or rotation, '
                      f'got {config.augmentation!r}.')
-  if config.model.dtype not in MODEL_DTYPES:
-    raise ValueError(f'config.model.dtype must be one of {", ".join(MODEL_DTYPES)}, '
+  if config.model.dtype not in model_setup.MODEL_DTYPES:
+    raise ValueError(f'config.model.dtype must be one of '
+                     f'{", ".join(model_setup.MODEL_DTYPES)}, '
                      f'got {config.model.dtype!r}.')
   if config.num_epochs < 0 or config.batch_size < 0:
     raise ValueError('config.num_epochs and config.batch_size must be >= 0.')
@@ -381,12 +326,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     io.save_json(os.path.join(workdir, TRAIN_FILES), train_names)
 
   load = lambda files: input_pipeline.load_graph_set(
-      files, graph_spec(config), cache_dir(config), time_index=config.data.pickle_time_index,
-      require_targets=True)
+      files, model_setup.graph_spec(config), model_setup.cache_dir(config),
+      time_index=config.data.pickle_time_index, require_targets=True)
   train_set, test_set = load(train_files), load(test_files)
   global_batch = graphs_per_step(config)
   mesh = make_mesh(global_batch)
-  model, optimizer = create_model(config), create_optimizer(config)
+  model, optimizer = model_setup.create_model(config), create_optimizer(config)
   example = jax.tree.map(lambda x: x[0], train_set.graphs)
 
   latest = checkpoints.manager(workdir, checkpoints.LATEST)
@@ -414,7 +359,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   test_graphs = put(test_set.graphs, mesh, replicated)
   train_step = make_train_step(model, optimizer, config.loss_p, config.augmentation,
                                mesh, global_batch)
-  predict = make_predict_fn(model)
+  predict = model_setup.make_predict_fn(model)
 
   steps_per_epoch = len(train_set) // global_batch
   total_steps = config.num_epochs * steps_per_epoch
@@ -423,7 +368,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                global_batch, mesh.size, steps_per_epoch, int(state.step), total_steps)
   evaluation = None
   if int(state.step) == 0:
-    evaluation = initial = evaluate_graphs(predict, state.params, test_set, test_graphs)
+    evaluation = initial = model_setup.evaluate_graphs(predict, state.params, test_set,
+                                                       test_graphs)
     logging.info('epoch 0: test Pearson %s %.4f E %.4f', config.node_target,
                  initial['pearson_node'], initial['pearson_edge'])
     log.write(step=0, epoch=0, test_pearson_node=initial['pearson_node'],
@@ -472,7 +418,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     pause_start = time.perf_counter()
     if evaluating:
       steps_per_s, eta = _speeds(timed_steps, timer_start, paused_s, total_steps - step - 1)
-      evaluation = evaluate_graphs(predict, state.params, test_set, test_graphs)
+      evaluation = model_setup.evaluate_graphs(predict, state.params, test_set, test_graphs)
       logging.info('epoch %d/%d step %d: train loss %.5f | test Pearson %s %.4f E %.4f | '
                    '%s graphs/s | ETA %s', epoch_done, config.num_epochs, step + 1, train_loss,
                    config.node_target, evaluation['pearson_node'], evaluation['pearson_edge'],
@@ -496,7 +442,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                                                      settings=settings))
     paused_s += time.perf_counter() - pause_start
   if evaluation is None:
-    evaluation = evaluate_graphs(predict, state.params, test_set, test_graphs)
+    evaluation = model_setup.evaluate_graphs(predict, state.params, test_set, test_graphs)
   return evaluation
 
 

@@ -8,6 +8,7 @@ import pytest
 from botan_jax import graphs
 from botan_jax import input_pipeline
 from botan_jax import io
+from botan_jax import model_setup
 from botan_jax import targets
 from botan_jax import train
 from tests import conftest
@@ -149,9 +150,9 @@ def test_graph_node_target_follows_the_spec_and_keys_the_cache(tmp_path, kind):
 
 def test_config_selects_the_node_target():
   config = test_train.botan.get_config('T044_t130')
-  assert train.graph_spec(config).node_target == 'S'
+  assert model_setup.graph_spec(config).node_target == 'S'
   config.node_target = 'C'
-  assert train.graph_spec(config) == input_pipeline.GraphSpec(node_target='C')
+  assert model_setup.graph_spec(config) == input_pipeline.GraphSpec(node_target='C')
 
 
 def test_unknown_node_target_fails_before_any_work(tmp_path):

@@ -17,6 +17,7 @@ from botan_jax import checkpoints
 from botan_jax import inference
 from botan_jax import input_pipeline
 from botan_jax import io
+from botan_jax import model_setup
 from botan_jax import models
 from botan_jax import pyg_import
 from botan_jax import train
@@ -33,7 +34,7 @@ def test_three_adam_steps_match_reference():
   files = [conftest.train_file(k) for k in (1, 2, 3)]
   config = botan.get_config('T044_t4120')
   config.augmentation = 'none'
-  model, optimizer = train.create_model(config), train.create_optimizer(config)
+  model, optimizer = model_setup.create_model(config), train.create_optimizer(config)
   params = jax.tree.map(jnp.asarray, pyg_import.load_params(conftest.MODEL1))
   mesh = train.make_mesh(1)
   state = train.put(train.TrainState(step=jnp.zeros((), jnp.int32), params=params,
