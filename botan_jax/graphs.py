@@ -12,6 +12,9 @@ Graph leaves used throughout the project:
   nodes/edges['target'], ['eval_mask'], ['valid'] as built by input_pipeline.
 """
 
+import math
+from collections.abc import Iterable
+
 import jax
 import jax.numpy as jnp
 import jraph
@@ -22,6 +25,13 @@ from scipy import spatial
 def minimum_image(displacements: np.ndarray, box: np.ndarray) -> np.ndarray:
   """Maps displacement vectors (..., 3) into the nearest periodic image of a box (3,)."""
   return displacements - box * np.round(displacements / box)
+
+
+def wrap(positions: np.ndarray, box: np.ndarray) -> np.ndarray:
+  """Positions (N, 3) mapped into [0, box) (3,), as a new array."""
+  wrapped = np.mod(positions, box)
+  wrapped[wrapped >= box] = 0.0  # np.mod can round up to exactly L.
+  return wrapped
 
 
 def neighbour_pairs(positions: np.ndarray, box: np.ndarray, cutoff: float) -> np.ndarray:
@@ -37,8 +47,7 @@ def neighbour_pairs(positions: np.ndarray, box: np.ndarray, cutoff: float) -> np
   """
   if cutoff > 0.5 * float(np.min(box)):
     raise ValueError(f'cutoff {cutoff} exceeds half the box {box}: images would repeat.')
-  wrapped = np.mod(positions, box)
-  wrapped[wrapped >= box] = 0.0  # np.mod can round up to exactly L.
+  wrapped = wrap(positions, box)
   tree = spatial.cKDTree(wrapped, boxsize=box)
   pairs = tree.query_pairs(r=cutoff, output_type='ndarray')
   # query_pairs keeps distance <= r; the convention is strict.
@@ -77,14 +86,41 @@ def pad(graph: jraph.GraphsTuple, num_nodes: int, num_edges: int) -> jraph.Graph
   return jraph.pad_with_graphs(graph, n_node=num_nodes, n_edge=num_edges, n_graph=2)
 
 
-def padding_budget(num_nodes: int, num_edges: int, multiple: int = 256) -> tuple[int, int]:
+def padding_budget(num_nodes: int, num_edges: int, multiple: int = 256,
+                   headroom: float = 0.0) -> tuple[int, int]:
   """Padded sizes for graphs of at most `num_nodes` nodes and `num_edges` edges.
 
   One budget per dataset makes jit compile once; rounding up to `multiple`
-  keeps budgets stable across datasets of similar size.
+  keeps budgets stable across datasets of similar size. `headroom` (a
+  fraction) enlarges both counts first, so that graphs a little larger (the
+  next configuration of the same size and density) fit the same budget.
   """
   round_up = lambda x: int(-(-x // multiple) * multiple)
-  return round_up(num_nodes + 1), round_up(max(num_edges, 1))
+  grow = lambda x: math.ceil(x * (1.0 + headroom))
+  return round_up(grow(num_nodes) + 1), round_up(max(grow(num_edges), 1))
+
+
+def choose_budget(num_nodes: int, num_edges: int, budgets: Iterable[tuple[int, int]],
+                  headroom: float = 0.05) -> tuple[int, int]:
+  """The padding budget for one graph of `num_nodes` and `num_edges`, reusing a compiled one.
+
+  Args:
+    num_nodes, num_edges: the graph's sizes.
+    budgets: the (nodes, edges) budgets already compiled.
+    headroom: the fraction a new budget leaves above the graph's sizes.
+
+  Returns:
+    The smallest of `budgets` that holds the graph and is at most twice its
+    own budget in nodes and in edges (a small graph is not run at the cost of
+    a large one); else a new budget with `headroom`, so that the next
+    configurations of the same size and density fit it too.
+  """
+  own_nodes, own_edges = padding_budget(num_nodes, num_edges)
+  fitting = [(nodes, edges) for nodes, edges in budgets
+             if own_nodes <= nodes <= 2 * own_nodes and own_edges <= edges <= 2 * own_edges]
+  if fitting:
+    return min(fitting, key=lambda budget: (budget[1], budget[0]))
+  return padding_budget(num_nodes, num_edges, headroom=headroom)
 
 
 def stack(graphs: list[jraph.GraphsTuple]) -> jraph.GraphsTuple:

@@ -16,7 +16,7 @@ nonsense when read as the preset's seven-step S model. So evaluate, predict
   everything else from the given config: the other data patterns,
                   data.eval_bond_cutoff, data.cache_dir, model.dtype and
                   model.precision (a bfloat16 run evaluated on a CPU), and
-                  the outputs.
+                  the outputs. A Python caller gives `inference_config`.
 
 Where the settings come from (`load`): the `settings` of the checkpoint's
 meta (written by train.py); for runs made before, `{run}/config.json`; for the
@@ -100,6 +100,21 @@ def of_config(config: ml_collections.ConfigDict) -> dict[str, Any]:
 def reported(config: ml_collections.ConfigDict) -> dict[str, Any]:
   """What evaluation.json records of the config it used: run fields and REPORTED_FIELDS."""
   return _subset(config, run_fields(config) + list(REPORTED_FIELDS))
+
+
+def inference_config(dtype: str | None = None, precision: str | None = None,
+                     eval_bond_cutoff: float | None = None) -> ml_collections.ConfigDict:
+  """The config of a Python caller (the API's `load_model`), to merge with a run's settings.
+
+  It holds what the run does not fix, with the presets' values where an
+  argument is None: model.dtype ('float32'), model.precision ('highest') and
+  data.eval_bond_cutoff (the paper's 1.35 sigma_AA); no graph cache
+  (data.cache_dir '').
+  """
+  pick = lambda value, default: default if value is None else value
+  return ml_collections.ConfigDict(dict(
+      model=dict(dtype=pick(dtype, 'float32'), precision=pick(precision, 'highest')),
+      data=dict(eval_bond_cutoff=pick(eval_bond_cutoff, system.EVAL_BOND_CUTOFF), cache_dir='')))
 
 
 def paper_settings() -> dict[str, Any]:
