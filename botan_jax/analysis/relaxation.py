@@ -249,8 +249,8 @@ def fit_two_step(times: Sequence[float], values: Sequence[float]) -> TwoStepFit:
   if times[0] <= 0:
     raise ValueError(f'The fit needs positive times (first: {times[0]:g}).')
   if times.size < MIN_FIT_POINTS:
-    raise ValueError(f'{times.size} points cannot constrain the two-step fit (5 parameters); '
-                     f'give at least {MIN_FIT_POINTS}.')
+    raise ValueError(f'The two-step fit needs at least {MIN_FIT_POINTS} points (it has 5 '
+                     f'parameters); got {times.size}.')
   span = np.log(times[-1] / times[0]) + np.log(100.0)
   lower = np.array([np.log(times[0] / 100.0), BETA_FAST_BOUNDS[0], 0.0, 0.0, BETA_BOUNDS[0]])
   upper = np.array([np.log(times[-1]), BETA_FAST_BOUNDS[1], 1.0, span, BETA_BOUNDS[1]])
@@ -360,8 +360,17 @@ def tau_alpha_report(times: Sequence[float], values: Sequence[float]
   for name in ('plateau', 'beta', 'tau_fast', 'beta_fast', 'fs_at_tau_alpha', 'tau_alpha_error',
                'rms_residual'):
     report[f'fit_{name}'] = getattr(fit, name) if fit else float('nan')
-  report['tau_alpha_errors'] = '; '.join(errors) or None
+  report['tau_alpha_errors'] = ' | '.join(errors) or None
   return report
+
+
+def describe_tau_alpha(report: dict[str, float | str | None]) -> str:
+  """One line for logs from a `tau_alpha_report`: both definitions and the fit's parameters."""
+  line = (f"tau_alpha {report['tau_alpha_1e']:.4g} at F_s = 1/e, {report['tau_alpha_fit']:.4g} "
+          f"by the fit (A {report['fit_plateau']:.3f}, beta {report['fit_beta']:.3f}, tau_f "
+          f"{report['fit_tau_fast']:.3g}, beta_f {report['fit_beta_fast']:.3f}, F_s(tau_alpha) "
+          f"{report['fit_fs_at_tau_alpha']:.3f})")
+  return line + (f" [{report['tau_alpha_errors']}]" if report['tau_alpha_errors'] else '')
 
 
 def ensemble_relaxation(samples: Iterable[io.Sample], wavenumber: float = DEFAULT_WAVENUMBER,
