@@ -19,7 +19,9 @@ tau_alpha has two definitions here (`relaxation_time(..., method=...)`):
       F_s(t) = (1 - A) exp(-(t / tau_f)^beta_f) + A exp(-(t / tau_alpha)^beta),
     a fast (cage) decay to the plateau A and the alpha decay from it, so that
     F_s(tau_alpha) is about A / e, below 1/e: the fitted tau_alpha is longer
-    than the 1/e time (1.45x for the LAMMPS T = 0.64 curve).
+    than the 1/e time (16.0 against 11.15 for a LAMMPS run at T = 0.64, with
+    A = 0.77). The cited papers' exact form was not at hand; this one has both
+    exponents free, so it contains the variant with a Gaussian fast term.
 """
 
 import dataclasses
@@ -148,7 +150,9 @@ class TwoStepFit:
     fs_at_tau_alpha: the fitted curve at tau_alpha (about A / e).
     rms_residual: root mean square of data minus curve.
     tau_alpha_error: one-sigma relative error of tau_alpha (from the covariance
-      of the least-squares fit, residuals taken as the noise).
+      of the least-squares fit, residuals taken as the noise). A lower bound
+      where the residuals are systematic: on a LAMMPS F_s at T = 0.64 it
+      says 1%, while leaving out the lags below 0.5 moves tau_alpha by 4%.
     plateau_error, beta_error: one-sigma absolute errors of A and beta.
     num_points: the number of data points fitted.
   """
