@@ -22,6 +22,7 @@ from botan_jax import metrics
 from botan_jax import system
 from botan_jax import targets
 from botan_jax.analysis import figures
+from botan_jax.analysis import relaxation
 from botan_jax.analysis import sweeps
 from tests import conftest
 from tests import synthetic
@@ -435,4 +436,19 @@ def test_fs_names_one_configuration_in_the_singular(inputs):
   assert legend[0] == '$T$ = 0.64 (1 configuration)'
   assert any('(Table I)' in text for text in legend)
   assert not fig.axes[0].get_title()
+
+def test_fs_figure_marks_tau_alpha_by_both_definitions_or_says_why_not():
+  mark = figures._mark_measured_tau_alpha  # pylint: disable=protected-access
+  times = np.geomspace(0.03, 500.0, 30)
+  fig, ax = plt.subplots()
+  mark(ax, times, relaxation.two_step_decay(times, 16.5, 0.77, 0.82, 0.26, 2.0), 'C0')
+  labels = ax.get_legend_handles_labels()[1]
+  assert labels[0].endswith('= 11.4 (F$_s$ = 1/e)')
+  assert labels[1].endswith(r'= 16.5 (fit: A = 0.77, $\beta$ = 0.82)')
+  marks = {tuple(np.round(line.get_xydata()[0], 3)) for line in ax.lines
+           if len(line.get_xdata()) == 1}
+  assert (16.5, round(0.77 / np.e, 3)) in marks
+  mark(ax, times, np.exp(-times / 3.0), 'C1')
+  assert ax.get_legend_handles_labels()[1][3] == (
+      r'$\tau_\alpha$ by fit: none (F_s shows no plateau)')
   plt.close(fig)

@@ -865,8 +865,12 @@ def _temperature(path: str) -> float:
 def relaxation_curves(data_pattern: str) -> plt.Figure:
   """Fig. 2 (see the module docstring): F_s(k=2 pi, t) and the MSD of type A per temperature.
 
-  Files are read one at a time (relaxation.ensemble_relaxation averages them
-  per time point), so a whole dataset fits in memory.
+  tau_alpha is marked by both definitions of botan_jax.analysis.relaxation:
+  x where F_s = 1/e, and o on the paper's double stretched exponential fit
+  (drawn thin, with its A and beta in the legend); where a definition cannot
+  be had the legend says why. Files are read one at a time
+  (relaxation.ensemble_relaxation averages them per time point), so a whole
+  dataset fits in memory.
   """
   by_temperature: dict[float, list[str]] = {}
   for path in io.find_files(data_pattern):
@@ -889,12 +893,7 @@ def relaxation_curves(data_pattern: str) -> plt.Figure:
     if table_tau is not None:
       fs_ax.axvline(table_tau, color=color, linestyle='--', linewidth=1,
                     label=rf'$\tau_\alpha$ = {table_tau:g} (Table I)')
-    try:
-      measured = relaxation.relaxation_time(times, fs)
-    except ValueError:  # F_s does not cross 1/e within the recorded times.
-      continue
-    fs_ax.plot([measured], [1.0 / np.e], marker='x', color=color, markersize=9,
-               linestyle='none', label=rf'$\tau_\alpha$ = {measured:.3g} (measured)')
+    _mark_measured_tau_alpha(fs_ax, times, fs, color)
   fs_ax.axhline(1.0 / np.e, color='0.5', linestyle=':', linewidth=1)
   fs_ax.text(0.01, 1.0 / np.e, ' 1/e', color='0.4', transform=fs_ax.get_yaxis_transform(),
              va='bottom')
@@ -907,6 +906,37 @@ def relaxation_curves(data_pattern: str) -> plt.Figure:
     ax.legend(fontsize=8)
   fig.tight_layout()
   return fig
+
+
+def _mark_measured_tau_alpha(ax: plt.Axes, times: np.ndarray, fs: np.ndarray,
+                             color: str) -> None:
+  """Marks tau_alpha at F_s = 1/e (x) and by the two-step fit (o, with the fitted curve).
+
+  A definition that cannot be had gets a legend entry saying why (the first
+  clause of its ValueError) instead of a mark.
+  """
+  def reason(err: ValueError) -> str:
+    return str(err).split(':')[0].split(' (')[0].split(';')[0]
+
+  try:
+    measured = relaxation.relaxation_time(times, fs, method='1/e')
+  except ValueError as err:
+    ax.plot([], [], 'x', color=color, label=rf'$\tau_\alpha$ at 1/e: none ({reason(err)})')
+  else:
+    ax.plot([measured], [1.0 / np.e], marker='x', color=color, markersize=9,
+            linestyle='none', label=rf'$\tau_\alpha$ = {measured:.3g} (F$_s$ = 1/e)')
+  try:
+    fit = relaxation.fit_two_step(times, fs)
+  except ValueError as err:
+    ax.plot([], [], 'o', color=color, fillstyle='none',
+            label=rf'$\tau_\alpha$ by fit: none ({reason(err)})')
+    return
+  curve_times = np.geomspace(times[0], times[-1], 200)
+  ax.plot(curve_times, fit(curve_times), color=color, linewidth=0.8, alpha=0.7)
+  ax.plot([fit.tau_alpha], [fit.fs_at_tau_alpha], marker='o', color=color, fillstyle='none',
+          markersize=9, linestyle='none',
+          label=(rf'$\tau_\alpha$ = {fit.tau_alpha:.3g} (fit: A = {fit.plateau:.2f}, '
+                 rf'$\beta$ = {fit.beta:.2f})'))
 
 
 FIGURES: dict[str, tuple[str, ...]] = {
