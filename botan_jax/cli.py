@@ -1,15 +1,19 @@
 """botan-jax command line: one call per mode.
 
   python main.py                                    # the demo: generate, train, evaluate, figures
-  python main.py --config=configs/botan.py:T044_t130 --workdir=runs/T044_t130        # train
-  python main.py --mode=evaluate --config=configs/botan.py:T044_t130 --workdir=runs/T044_t130
-  python main.py --mode=predict --config=configs/botan.py:T044_t4120 \\
+  python main.py --config=botan:T044_t130 --workdir=runs/T044_t130                   # train
+  python main.py --mode=evaluate --config=botan:T044_t130 --workdir=runs/T044_t130
+  python main.py --mode=predict --config=botan:T044_t4120 \\
       --config.init_from=pyg:model1.npz --input='data/T0.44/test/*.npz' --output=preds/
-  python main.py --config=configs/generate.py:T064 --workdir=data      # generate a dataset
-  python main.py --config=configs/sweep.py:T044 --workdir=runs/sweep_T044
+  python main.py --config=generate:T064 --workdir=data                 # generate a dataset
+  python main.py --config=sweep:T044 --workdir=runs/sweep_T044
   python main.py --mode=figures --figure=pearson --runs=runs/sweep_T044 --output=figures/fig5
 
-Without --mode, the config's own `mode` field decides (train for configs/botan.py).
+--config names a preset module of botan_jax/presets, botan, generate, sweep or
+demo (the default), from any directory, with its argument after ':'; any other
+value is a config file's path (`--config=configs/botan.py:T044_t130` from the
+clone, or a file of your own with a `get_config`). Without --mode, the config's
+own `mode` field decides (train for botan).
 
 Exit status:
   0    done.
@@ -31,9 +35,9 @@ would otherwise wait for.
 """
 
 import difflib
-import glob
 import os
 import sys
+from typing import Any
 
 from absl import app
 from absl import flags
@@ -42,16 +46,46 @@ from absl import logging
 from ml_collections import config_flags
 
 from botan_jax import errors
+from botan_jax import presets
 
 MODES = ('train', 'evaluate', 'predict', 'generate', 'sweep', 'figures', 'demo')
-TRAINING_MODES = ('train', 'evaluate', 'predict')  # They take a configs/botan.py config.
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs')
+TRAINING_MODES = ('train', 'evaluate', 'predict')  # They take a botan preset's config.
 EXIT_USER_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED = 2, 1, 130
+
+
+def config_path(value: str) -> str:
+  """--config's value as ml_collections reads it (a file's path, then ':' and its argument).
+
+  `NAME[:ARG]` with NAME one of presets.NAMES (botan, generate, sweep, demo)
+  is that preset module's file in the package, whatever the current directory;
+  any other value is a path, relative to the current directory (to load a file
+  of your own named like a preset, write ./NAME).
+  """
+  name, colon, arg = value.partition(':')
+  return presets.module_path(name) + colon + arg if name in presets.NAMES else value
+
+
+class PresetFileParser(flags.ArgumentParser):
+  """ml_collections' config file parser (`file_parser`), taking preset modules by name as well
+  (`config_path`)."""
+
+  def __init__(self, file_parser: flags.ArgumentParser):
+    self.file_parser = file_parser
+
+  def parse(self, argument: str) -> Any:
+    return self.file_parser.parse(config_path(argument))
+
+  def flag_type(self) -> str:
+    return self.file_parser.flag_type()
+
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(
-    'config', os.path.join(CONFIG_DIR, 'demo.py'),
-    'Configuration file (and preset after ":"); default: the demo.', lock_config=True)
+    'config', None, 'A preset module, botan, generate, sweep or demo, or a config file\'s path, '
+    'with its argument after ":", e.g. botan:T044_t130 or configs/botan.py:T044_t130; default: '
+    'the demo.', lock_config=True)
+FLAGS['config'].parser = PresetFileParser(FLAGS['config'].parser)
+FLAGS.set_default('config', 'demo')  # Parsed here unless --config is on the command line.
 flags.DEFINE_enum('mode', None, MODES, 'What to run; default: the config\'s `mode`, else train.')
 flags.DEFINE_string('workdir', None, 'Run directory: checkpoints, metrics, evaluation '
                     '(generate: the dataset root; sweep: the directory of all its runs).')
@@ -95,7 +129,7 @@ def _mode(config: ml_collections.ConfigDict) -> str:
     raise app.UsageError(f'mode {mode!r} (from the config) is not one of {", ".join(MODES)}.')
   if mode in TRAINING_MODES and config.get('mode', 'train') != 'train':
     raise app.UsageError(f'--mode={mode} needs a training config such as '
-                         f'--config=configs/botan.py:T044_t130; the given one is for '
+                         f'--config=botan:T044_t130; the given one is for '
                          f'mode {config.mode}.')
   return mode
 
@@ -158,7 +192,7 @@ def _run(mode: str, config: ml_collections.ConfigDict) -> None:
     from botan_jax.md import generate
     generate.generate(config, FLAGS.workdir)
   elif mode == 'sweep':
-    from botan_jax.analysis import sweeps
+    from botan_jax import sweeps
     sweeps.run_sweep(config, FLAGS.workdir)
   elif mode == 'figures':
     from botan_jax.analysis import figures
@@ -364,19 +398,21 @@ def _missing_field_message(error: Exception, argv: list[str]) -> str | None:
 
 
 def _config_file_message(argv: list[str]) -> str | None:
-  """One line for a --config naming no file, or None if the file exists."""
+  """One line for a --config naming neither a preset module nor a file, or None if it names one."""
   value = _config_arg(argv)
   if value is None:
     return None
-  path = value.split(':', 1)[0]
+  path = config_path(value).split(':', 1)[0]
   if os.path.isfile(path):
     return None
-  known = sorted(os.path.relpath(p) for p in glob.glob(os.path.join(CONFIG_DIR, '*.py'))
-                 if not p.endswith('__init__.py'))
-  nearest = difflib.get_close_matches(path, known, n=1)
+  stem = os.path.splitext(os.path.basename(path))[0]
+  nearest = difflib.get_close_matches(stem, presets.NAMES, n=1)
   hint = f' Did you mean {nearest[0]}?' if nearest else ''
-  return (f'--config={value}: no config file {path} (paths are relative to {os.getcwd()}).'
-          f'{hint} The config files are {", ".join(known)}.')
+  bare = os.sep not in path and not path.endswith('.py')
+  what = f'no preset module {path!r} and no config file {path}' if bare else f'no config file {path}'
+  return (f'--config={value}: {what} (paths are relative to {os.getcwd()}).{hint} The preset '
+          f'modules are {", ".join(presets.NAMES)}, e.g. --config=botan:T044_t130; any other '
+          'value is a config file\'s path.')
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -1,6 +1,6 @@
 """Progress lines of long jobs: durations, ETAs and a wall-clock interval.
 
-Shared by training (`train.py`), sweeps (`analysis/sweeps.py`) and the
+Shared by training (`train.py`), sweeps (`sweeps.py`) and the
 generator (`md/generate.py`), so every log says durations the same way.
 """
 

@@ -50,6 +50,13 @@ class TrainState:
   opt_state: Any
   key: jax.Array
 
+  @classmethod
+  def create(cls, params: Any, optimizer: optax.GradientTransformation,
+             key: jax.Array) -> 'TrainState':
+    """The state at step 0: `params`, `optimizer`'s initial state for them, augmentation `key`."""
+    return cls(step=jnp.zeros((), jnp.int32), params=params, opt_state=optimizer.init(params),
+               key=key)
+
 
 def create_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
   """Global-norm clipping, then Adam (as torch's clip_grad_norm_ and Adam)."""
@@ -201,8 +208,7 @@ def initial_state(config: ml_collections.ConfigDict, model: models.Botan,
       raise ValueError(f'init_from {config.init_from}: parameters do not fit config.model.')
     params = jax.tree.map(jnp.asarray, loaded)
     logging.info('Initialised from %s.', config.init_from)
-  return TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                    opt_state=optimizer.init(params), key=augment_key)
+  return TrainState.create(params, optimizer, augment_key)
 
 
 def epoch_order(seed: int, epoch: int, num_graphs: int) -> np.ndarray:
@@ -337,10 +343,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   latest = checkpoints.manager(workdir, checkpoints.LATEST)
   best = checkpoints.manager(workdir, checkpoints.BEST)
   if latest.latest_step() is not None:
-    template = TrainState(step=jnp.zeros((), jnp.int32),
-                          params=jax.eval_shape(model.init, jax.random.PRNGKey(0), example)['params'],
-                          opt_state=None, key=jax.random.PRNGKey(0))
-    template = template.replace(opt_state=jax.eval_shape(optimizer.init, template.params))
+    template = jax.eval_shape(lambda: TrainState.create(
+        model.init(jax.random.PRNGKey(0), example)['params'], optimizer, jax.random.PRNGKey(0)))
     state, meta = checkpoints.restore(latest, template)
     best_score = meta.get('best_score', -math.inf)
     logging.info('Resuming from step %d (%s).', int(state.step), latest.directory)

@@ -1,75 +1,9 @@
-"""Sweeps: train and evaluate presets x seeds (x one ablated field) from one config.
+"""The sweeps, for `--config=configs/sweep.py:T044` from the clone.
 
-Usage: `python main.py --mode=sweep --config=configs/sweep.py:ARG --workdir=runs/sweep`,
-ARG one of
-  T044, T050, T056, T064  every time point of that temperature's row of Table I (Figs. 5, 8);
-  all                every time point of the four temperatures;
-  steps              message-passing steps n = 1..8 at tau_alpha, T = 0.44 (Fig. 9);
-  loss_p             loss weight p = 0.1..1 at tau_alpha, T = 0.44, one graph per step (Fig. 10);
-  NAME[,NAME...]     the named presets of configs/botan.py, e.g. T044_t130,T044_t4120.
-
-Fields:
-  presets: the time points and temperatures (names of configs/botan.py presets).
-  seeds: runs per grid point; seed k trains with `--config.seed=k`.
-  init_from_authors: a directory of the authors' `model{k}.npz`; seed k then
-    starts from `model{k+1}.npz` (so at most 8 seeds). '' trains from
-    `train.init_from` (default: from scratch).
-  ablation_field, ablation_values: a field of `train` (dotted path) and the
-    values it takes; '' and () for none.
-  train: the training config of every run (configs/botan.py), overridable as
-    `--config.train.num_epochs=50`. Its preset fields (temperature, time,
-    time index) come from each preset, and `{temperature}` and `{time_index}`
-    in its data patterns are filled in per preset. The NT-GNN baseline is
-    `--config.train.loss_p=1.0`.
+Their code is botan_jax/presets/sweep.py, named `--config=sweep:T044` from any directory.
 """
 
-import ml_collections
-
-from configs import botan
-
-PATTERN = ('data/T{temperature:.2f}/{split}/isoconfig_N*T{temperature:.2f}_*_'
-           'tc{time_index:02d}.npz')
-TAU_ALPHA_T044 = 'T044_t4120'
-
-
-def _presets(arg: str) -> tuple[str, ...]:
-  """The preset names that `arg` selects (see the module docstring)."""
-  presets = botan.list_presets()
-  rows = {f'T{round(t * 100):03d}': [name for name, (temp, _) in presets.items() if temp == t]
-          for t in {temp for temp, _ in presets.values()}}
-  if arg in rows:
-    return tuple(rows[arg])
-  if arg == 'all':
-    return tuple(presets)
-  if arg in ('steps', 'loss_p'):
-    return (TAU_ALPHA_T044,)
-  names = tuple(name for name in arg.split(',') if name)
-  unknown = [name for name in names if name not in presets]
-  if unknown or not names:
-    raise ValueError(f'Unknown sweep {arg!r}: give T044, T050, T056, T064, all, steps, loss_p or '
-                     f'preset names of configs/botan.py (unknown: {unknown}).')
-  return names
-
-
-def get_config(arg: str = 'T044') -> ml_collections.ConfigDict:
-  """The sweep `arg` (see the module docstring)."""
-  config = ml_collections.ConfigDict()
-  config.mode = 'sweep'  # main.py's mode when --mode is not given.
-  config.presets = _presets(arg)
-  config.seeds = 5
-  config.init_from_authors = ''
-  config.ablation_field = ''
-  config.ablation_values = ()
-  if arg == 'steps':
-    config.ablation_field = 'model.num_message_passing_steps'
-    config.ablation_values = (1, 2, 3, 4, 5, 6, 7, 8)
-  elif arg == 'loss_p':
-    config.ablation_field = 'loss_p'
-    config.ablation_values = (0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
-
-  config.train = botan.get_config(config.presets[0])
-  config.train.data.train_pattern = PATTERN.replace('{split}', 'train')
-  config.train.data.test_pattern = PATTERN.replace('{split}', 'test')
-  if arg == 'loss_p':
-    config.train.batch_size = 1  # The same batch for every p, NT-GNN's p = 1 included.
-  return config
+# pylint: disable=unused-import
+from botan_jax.presets.sweep import PATTERN
+from botan_jax.presets.sweep import TAU_ALPHA_T044
+from botan_jax.presets.sweep import get_config

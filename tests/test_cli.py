@@ -99,6 +99,19 @@ def test_as_user_errors_converts_only_the_checks_it_wraps():
      r'config.loss_p must lie in \[0, 1\]'),
     (['--mode=evaluate', f'--config={BOTAN}:T044_t130', '--workdir=no_run'],
      r'no_run: no checkpoint found'),
+    # Preset modules by name, from a directory outside the clone; the default is the demo.
+    (['--config=botan:T044_t130', '--workdir=w'],
+     r'data/T0\.44/train/isoconfig_N\*T0\.44_\*_tc04\.npz: matches no file'),
+    (['--config=sweep:T044'], r'--workdir is required in --mode=sweep'),
+    (['--config=generate:T064'], r'--workdir is required in --mode=generate'),
+    (['--mode=train', '--workdir=w'],
+     r'--mode=train needs a training config such as --config=botan:T044_t130; the given one is '
+     r'for mode demo\.'),
+    (['--config=botn:T044_t130', '--workdir=w'],
+     r"--config=botn:T044_t130: no preset module 'botn' and no config file botn .* Did you mean "
+     r'botan\? The preset modules are botan, generate, sweep, demo'),
+    (['--config=botan:T044_t131', '--workdir=w'],
+     r"--config=botan:T044_t131: Unknown preset 'T044_t131' of botan\. Nearest: T044_t130"),
 ])
 def test_user_errors_are_one_line_with_exit_status_2(tmp_path, args, pattern):
   assert_user_error(run_main(*args, cwd=tmp_path), pattern)

@@ -19,11 +19,11 @@ from matplotlib import quiver
 
 from botan_jax import io
 from botan_jax import metrics
+from botan_jax import sweeps
 from botan_jax import system
 from botan_jax import targets
 from botan_jax.analysis import figures
 from botan_jax.analysis import relaxation
-from botan_jax.analysis import sweeps
 from tests import conftest
 from tests import synthetic
 

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from botan_jax import progress
+from botan_jax import sweeps
 from botan_jax import train
-from botan_jax.analysis import sweeps
 from configs import sweep as sweep_configs
 from tests import synthetic
 from tests import test_train

@@ -3,11 +3,13 @@
 import csv
 import json
 import os
+import re
 
 import pytest
 
+from botan_jax import errors
+from botan_jax import sweeps
 from botan_jax import train
-from botan_jax.analysis import sweeps
 from botan_jax.md import generate
 from configs import generate as generate_configs
 from configs import sweep as sweep_configs
@@ -169,3 +171,24 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path, monke
   assert calls == runs
   assert all(sweeps.read_marker(d)['config']['num_epochs'] == longer.train.num_epochs
              for d in runs)
+
+
+@pytest.mark.parametrize('field,value,message', [
+    ('model.num_message_passing_steps', 2.5,
+     "2.5 is of original type <class 'float'> and cannot be casted to type <class 'int'>"),
+    ('tensorboard', 1, "cannot be casted to type <class 'bool'>"),
+    ('model.num_message_passing_step', 3, 'Key "num_message_passing_step" does not exist'),
+])
+def test_ablated_values_must_fit_their_field(field, value, message):
+  config = sweep_configs.get_config('steps')
+  config.ablation_field, config.ablation_values = field, (value,)
+  with pytest.raises(errors.ConfigError, match=re.escape(f'config.ablation_field {field!r} = '
+                                                         f'{value!r}: ') + '.*' + re.escape(message)):
+    sweeps.run_config(config, sweeps.plan(config)[0])
+
+
+def test_an_int_ablated_value_of_a_float_field_becomes_a_float():
+  config = sweep_configs.get_config('loss_p')
+  config.ablation_values = (1,)
+  run_cfg = sweeps.run_config(config, sweeps.plan(config)[0])
+  assert run_cfg.loss_p == 1.0 and isinstance(run_cfg.loss_p, float)

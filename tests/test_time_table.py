@@ -57,8 +57,8 @@ def test_presets_name_every_table_time():
     ('T064_t0.13', 'T064_t0.165, T064_t0.1'), ('T064_t0.522', 'T064_t0.52'),
     ('T064_t52.2', 'T064_t52'), ('T050_t0.13', 'T050_t0.108')])
 def test_removed_preset_names_point_to_the_nearest_valid_ones(removed, nearest):
-  with pytest.raises(ValueError, match=re.escape(f'Unknown preset {removed!r} of '
-                                                 f'configs/botan.py. Nearest: {nearest}')):
+  with pytest.raises(ValueError, match=re.escape(f'Unknown preset {removed!r} of botan. '
+                                                 f'Nearest: {nearest}')):
     botan.get_config(removed)
 
 

@@ -37,9 +37,8 @@ def test_three_adam_steps_match_reference():
   model, optimizer = model_setup.create_model(config), train.create_optimizer(config)
   params = jax.tree.map(jnp.asarray, pyg_import.load_params(conftest.MODEL1))
   mesh = train.make_mesh(1)
-  state = train.put(train.TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                                     opt_state=optimizer.init(params),
-                                     key=jax.random.PRNGKey(0)), mesh, train.P())
+  state = train.put(train.TrainState.create(params, optimizer, jax.random.PRNGKey(0)), mesh,
+                    train.P())
   dataset = train.put(input_pipeline.load_graph_set(files).graphs, mesh, train.P())
   step = train.make_train_step(model, optimizer, 0.4, 'none', mesh, 1)
   # The reference's third loss is itself 1.31e-5 (relative) away from the same three steps
@@ -248,9 +247,8 @@ def test_tiny_system_is_overfitted():
   optimizer = train.create_optimizer(config)
   mesh = train.make_mesh(1)
   params = model.init(jax.random.PRNGKey(0), graph)['params']
-  state = train.put(train.TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                                     opt_state=optimizer.init(params),
-                                     key=jax.random.PRNGKey(0)), mesh, train.P())
+  state = train.put(train.TrainState.create(params, optimizer, jax.random.PRNGKey(0)), mesh,
+                    train.P())
   dataset = train.put(jax.tree.map(lambda x: x[None], graph), mesh, train.P())
   step = train.make_train_step(model, optimizer, 0.4, 'none', mesh, 1)
   index = train.put(np.zeros(1, np.int32), mesh, train.P(train.DATA_AXIS))
@@ -282,9 +280,8 @@ TWO_DEVICES = textwrap.dedent('''
     results = []
     for devices in (jax.devices()[:1], jax.devices()):
       mesh = Mesh(np.array(devices), (train.DATA_AXIS,))
-      state = train.put(train.TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                                         opt_state=optimizer.init(params),
-                                         key=jax.random.PRNGKey(1)), mesh, train.P())
+      state = train.put(train.TrainState.create(params, optimizer, jax.random.PRNGKey(1)), mesh,
+                        train.P())
       step = train.make_train_step(model, optimizer, 0.4, 'axes', mesh, 4)
       data = train.put(dataset, mesh, train.P())
       for indices in ([0, 1, 2, 3], [3, 1, 0, 2]):

@@ -58,10 +58,10 @@ from botan_jax import graphs
 from botan_jax import inference
 from botan_jax import io
 from botan_jax import metrics
+from botan_jax import sweeps
 from botan_jax import system
 from botan_jax import targets
 from botan_jax.analysis import relaxation
-from botan_jax.analysis import sweeps
 
 # Thickness of the maps' slab, in sigma_AA (the paper's 11.1 < z < 11.9).
 SLAB_WIDTH = 0.8

@@ -17,7 +17,7 @@ After every run the tables are rewritten atomically:
                best and worst test Pearson of the node target (S unless
                `train.node_target` says otherwise) and of E;
   results.md   the same as a Markdown table.
-The sweep config is configs/sweep.py.
+The sweep configs are botan_jax/presets/sweep.py (`--config=sweep:ARG`).
 """
 
 import collections
@@ -37,7 +37,7 @@ from botan_jax import inference
 from botan_jax import io
 from botan_jax import progress
 from botan_jax import train
-from configs import botan
+from botan_jax.presets import botan
 
 RUN_FIELDS = ('temperature', 'time', 'time_index', 'preset', 'ablation', 'value', 'seed',
               'loss_p', 'node_target', 'pearson_node', 'pearson_edge', 'workdir')
@@ -52,7 +52,7 @@ class Run:
   """One training run of a sweep.
 
   Attributes:
-    preset: the configs/botan.py preset (temperature and time point).
+    preset: the botan preset (temperature and time point).
     seed: 0-based seed.
     value: the ablated field's value, or None without ablation.
   """
@@ -79,15 +79,27 @@ def plan(config: ml_collections.ConfigDict) -> list[Run]:
           for seed in range(config.seeds)]
 
 
-def _set_field(config: ml_collections.ConfigDict, path: str, value: Any) -> None:
-  """Sets the existing field at dotted `path`, keeping its type."""
-  *parents, name = path.split('.')
-  node = config
-  for parent in parents:
-    node = node[parent]
-  if name not in node:
-    raise errors.ConfigError(f'config.ablation_field {path!r}: no such field in config.train.')
-  node[name] = type(node[name])(value)
+def set_field(config: ml_collections.ConfigDict, path: str, value: Any) -> None:
+  """Sets the existing field at dotted `path` of `config` to `value`, as ml_collections does.
+
+  ml_collections refuses a field that `config` lacks and a value that its
+  field's type does not hold exactly (2.5 for an int, 1 for a bool, 3 for a
+  str), where converting it would change what the run does; an int becomes a
+  float where the field is one.
+
+  Raises:
+    errors.ConfigError: naming the field, the value and ml_collections' reason.
+  """
+  was_locked = config.is_locked
+  config.lock()  # A missing field raises rather than being added.
+  try:
+    config.update_from_flattened_dict({path: value})
+  except (AttributeError, KeyError, TypeError) as error:
+    reason = error.args[0] if error.args and isinstance(error.args[0], str) else str(error)
+    raise errors.ConfigError(f'config.ablation_field {path!r} = {value!r}: {reason}') from None
+  finally:
+    if not was_locked:
+      config.unlock()
 
 
 def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.ConfigDict:
@@ -106,7 +118,7 @@ def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.Co
   if config.init_from_authors:
     result.init_from = 'pyg:' + os.path.join(config.init_from_authors, f'model{run.seed + 1}.npz')
   if run.value is not None:
-    _set_field(result, config.ablation_field, run.value)
+    set_field(result, config.ablation_field, run.value)
   return result
 
 
