@@ -36,7 +36,10 @@ would otherwise wait for.
 
 import difflib
 import os
+import signal
 import sys
+import threading
+import time
 from typing import Any
 
 from absl import app
@@ -306,11 +309,61 @@ def _exit_at_once(status: int) -> None:
   os._exit(status)  # pylint: disable=protected-access
 
 
+class _CtrlC:
+  """SIGINT raises KeyboardInterrupt, and keeps raising it until the process reports it.
+
+  Python drops an exception raised while a garbage-collection callback runs
+  ("Exception ignored in: <function _xla_gc_callback ...>"), and JAX's runs
+  at every collection: a single Ctrl-C then vanished and training went on.
+  After the first Ctrl-C the signal is sent again every second until
+  `reporting()` is called, after which further ones are ignored, so the
+  one-line report is not itself interrupted.
+  """
+  repeat_s = 1.0
+
+  def __init__(self):
+    self.received = False
+    self.reported = False
+
+  def install(self) -> None:
+    signal.signal(signal.SIGINT, self._handle)
+    default_hook = sys.unraisablehook
+
+    def hook(unraisable):  # A dropped Ctrl-C: silent, it is sent again.
+      if not issubclass(unraisable.exc_type, KeyboardInterrupt):
+        default_hook(unraisable)
+
+    sys.unraisablehook = hook
+
+  def reporting(self) -> None:
+    self.reported = True
+
+  def _handle(self, signum, frame) -> None:
+    del signum, frame
+    if self.reported:
+      return
+    if not self.received:
+      self.received = True
+      threading.Thread(target=self._repeat, daemon=True).start()
+    raise KeyboardInterrupt
+
+  def _repeat(self) -> None:
+    while not self.reported:
+      time.sleep(self.repeat_s)
+      if not self.reported:
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+_CTRL_C = _CtrlC()
+
+
 def _main_reporting(argv: list[str]) -> int:
   """`main`, with user errors, partial failures and Ctrl-C reported as one line."""
+  _CTRL_C.install()
   try:
     main(argv)
   except KeyboardInterrupt:
+    _CTRL_C.reporting()
     mode = _mode(FLAGS.config)
     _say(interrupted_message(mode, _written_to(mode, FLAGS.config)))
     _exit_at_once(EXIT_INTERRUPTED)

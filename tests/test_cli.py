@@ -188,3 +188,26 @@ def test_interrupted_messages_say_what_is_kept_and_how_to_resume(tmp_path):
       'interrupted: --mode=predict writing to preds; the predictions written are complete; the '
       'same command skips them and predicts the rest.')
   assert all(cli.interrupted_message(mode, 'w').endswith('.') for mode in cli.MODES)
+
+
+def test_a_ctrl_c_dropped_by_a_gc_callback_is_sent_again():
+  # Python drops a KeyboardInterrupt raised inside a garbage-collection callback (JAX's runs at
+  # every collection); the first one is swallowed here as such a callback would.
+  ctrl_c = cli._CtrlC()  # pylint: disable=protected-access
+  ctrl_c.repeat_s = 0.05
+  handler, hook = signal.getsignal(signal.SIGINT), sys.unraisablehook
+  try:
+    ctrl_c.install()
+    try:
+      os.kill(os.getpid(), signal.SIGINT)
+      time.sleep(1.0)
+    except KeyboardInterrupt:
+      pass  # Dropped.
+    with pytest.raises(KeyboardInterrupt):
+      time.sleep(5.0)  # The Ctrl-C comes again.
+    ctrl_c.reporting()
+    os.kill(os.getpid(), signal.SIGINT)  # Ignored while the interruption is reported.
+    time.sleep(0.2)
+  finally:
+    signal.signal(signal.SIGINT, handler)
+    sys.unraisablehook = hook
