@@ -1,8 +1,8 @@
 """The package installs from a clone into a fresh virtual environment and runs from elsewhere.
 
-The fresh environment reaches the running one's packages through a `.pth` file (the
-dependencies are not downloaded again), and pip builds offline (`--no-deps
---no-build-isolation`), so that each install takes seconds.
+The fresh environment reaches the running one's packages (less any botan_jax install of
+its own) through a `.pth` file, so that the dependencies are not installed again, and pip
+builds offline (`--no-deps --no-build-isolation`): each install takes seconds.
 """
 
 import os
@@ -33,14 +33,24 @@ def copy_clone(root: str, destination: str) -> str:
   return destination
 
 
-def fresh_venv(path: str) -> str:
-  """A venv at `path` that sees the running environment's packages; returns its python."""
+def dependencies_view(path: str) -> str:
+  """A folder at `path` of links to the running environment's packages, less botan_jax's own."""
+  site = sysconfig.get_paths()['purelib']
+  os.makedirs(path)
+  for name in os.listdir(site):
+    if not name.startswith(('botan_jax', '__editable__')):
+      os.symlink(os.path.join(site, name), os.path.join(path, name))
+  return path
+
+
+def fresh_venv(path: str, dependencies: str) -> str:
+  """A venv at `path` that also sees the packages in `dependencies`; returns its python."""
   subprocess.run([sys.executable, '-m', 'venv', '--without-pip', path], check=True)
   python = os.path.join(path, 'bin', 'python')
   site = subprocess.run([python, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
                         capture_output=True, text=True, check=True).stdout.strip()
-  with open(os.path.join(site, 'running_environment.pth'), 'w') as f:
-    f.write(sysconfig.get_paths()['purelib'] + '\n')
+  with open(os.path.join(site, 'dependencies.pth'), 'w') as f:
+    f.write(dependencies + '\n')
   return python
 
 
@@ -59,7 +69,7 @@ def installed(request, tmp_path_factory) -> tuple[str, str, str]:
   """(venv python, clone, kind): the clone pip-installed into a fresh venv."""
   base = tmp_path_factory.mktemp(request.param)
   clone = copy_clone(ROOT, str(base / 'clone'))
-  python = fresh_venv(str(base / 'venv'))
+  python = fresh_venv(str(base / 'venv'), dependencies_view(str(base / 'dependencies')))
   editable = ['-e'] if request.param == 'editable' else []
   result = run([python, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation',
                 '--no-index', '--ignore-installed', *editable, clone], cwd=str(base))
