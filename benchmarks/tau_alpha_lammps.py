@@ -24,10 +24,10 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
+from benchmarks import lammps_io
 from botan_jax import system
 from botan_jax.analysis import relaxation
 from botan_jax.md import protocol
-from benchmarks import lammps_io
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('lmp', 'lmp', 'LAMMPS executable.')

@@ -34,12 +34,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks import xla_profile
 from botan_jax import graphs
 from botan_jax import input_pipeline
 from botan_jax import io
 from botan_jax import system
 from botan_jax import train
-from benchmarks import xla_profile
 from configs import botan
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data', 'botan_small',
