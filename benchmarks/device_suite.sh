@@ -22,7 +22,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 $PY -c 'import jax, flax, optax; print("jax", jax.__version__, "flax", flax.__version__, "optax", optax.__version__, jax.devices())'
 STAGES=${STAGES:-bench train md}
 # Most telling first, so that a call cut short still answers the main questions.
-bench=($PY benchmarks/train_step.py --repeats "${REPEATS:-20}" --data "$DATA/train")
+bench=($PY -m benchmarks.train_step --repeats "${REPEATS:-20}" --data "$DATA/train")
 if [[ $STAGES == *bench* ]]; then
 stage bench_bfloat16 "${BENCH_LIMIT:-150}" "${bench[@]}" --precision default --dtype bfloat16 \
   --peak_tflops "${PEAK_TFLOPS_BF16:-989}" ${BENCH_FLAGS:-}
@@ -42,7 +42,7 @@ done
 fi
 if [[ $STAGES == *layouts* ]]; then
 for dtype in ${LAYOUT_DTYPES:-bfloat16 float32}; do
-stage "layouts_$dtype" "${LAYOUTS_LIMIT:-120}" $PY benchmarks/message_passing_layouts.py \
+stage "layouts_$dtype" "${LAYOUTS_LIMIT:-120}" $PY -m benchmarks.message_passing_layouts \
   --data "$DATA/train" --repeats "${LAYOUT_REPEATS:-50}" --dtype "$dtype" ${LAYOUT_FLAGS:-}
 done
 fi
@@ -58,5 +58,5 @@ cp "$WORK"/botan_ft/metrics.jsonl "$OUT"/botan_ft_metrics.jsonl 2>/dev/null
 cp "$WORK"/ntgnn/metrics.jsonl "$OUT"/ntgnn_metrics.jsonl 2>/dev/null
 fi
 if [[ $STAGES == *md* ]]; then
-stage md_gpu "${MD_LIMIT:-250}" $PY benchmarks/md_gpu.py ${MD_FLAGS:-}
+stage md_gpu "${MD_LIMIT:-250}" $PY -m benchmarks.md_gpu ${MD_FLAGS:-}
 fi

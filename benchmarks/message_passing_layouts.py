@@ -1,6 +1,6 @@
 """Edge layouts for BOTAN's message passing, checked equal and timed forward + backward.
 
-  python benchmarks/message_passing_layouts.py [--repeats 20] [--dtype float32] [--data DIR]
+  python -m benchmarks.message_passing_layouts [--repeats 20] [--dtype float32] [--data DIR]
 
 The gathers onto edges and the sum over received edges are where a step of
 BOTAN leaves the dense, bandwidth-friendly world: on a GPU each gather's
@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import train_step  # beside this script
+from benchmarks import train_step
 
 LATENT = 64
 NUM_STEPS = 7

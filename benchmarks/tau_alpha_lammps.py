@@ -13,13 +13,12 @@ generator's potential) with `--pair=truncated_shifted` (`lj/cut` with
 the cut-off treatment alone moves tau_alpha. Ends with one JSON line.
 
 LAMMPS is not a project dependency; install it apart (see md_lammps.py) and run
-  .venv/bin/python benchmarks/tau_alpha_lammps.py --lmp=/tmp/lmpvenv/bin/lmp \
+  .venv/bin/python -m benchmarks.tau_alpha_lammps --lmp=/tmp/lmpvenv/bin/lmp \
       --lmp_library_path=/tmp/lmpvenv/lib --pair=shifted_force
 """
 
 import json
 import os
-import sys
 import tempfile
 import time
 
@@ -27,11 +26,10 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from botan_jax import system  # noqa: E402
-from botan_jax.analysis import relaxation  # noqa: E402
-from botan_jax.md import protocol  # noqa: E402
-import lammps_io  # noqa: E402  (beside this script)
+from benchmarks import lammps_io
+from botan_jax import system
+from botan_jax.analysis import relaxation
+from botan_jax.md import protocol
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('lmp', 'lmp', 'LAMMPS executable.')

@@ -1,6 +1,6 @@
 """Time of one training update for 4096-particle graphs: BOTAN and NT-GNN.
 
-  python benchmarks/train_step.py [--repeats 5] [--data DIR] [--peak_tflops X]
+  python -m benchmarks.train_step [--repeats 5] [--data DIR] [--peak_tflops X]
 
 Runs the project's jitted update step (`train.make_train_step`: gather,
 augmentation, forward, backward, clipping, Adam) on whatever devices JAX sees,
@@ -28,15 +28,13 @@ import glob
 import json
 import os
 import resource
-import sys
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-# pylint: disable=wrong-import-position
+from benchmarks import xla_profile
 from botan_jax import graphs
 from botan_jax import input_pipeline
 from botan_jax import io
@@ -44,7 +42,6 @@ from botan_jax import model_setup
 from botan_jax import system
 from botan_jax import train
 from configs import botan
-import xla_profile  # noqa: E402  (beside this script)
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data', 'botan_small',
                             'T0.44', 'train')

@@ -1,102 +1,61 @@
-"""TensorBoard scalar event files, written without TensorFlow.
+"""TensorBoard scalar event files through tensorboardX (no TensorFlow needed).
 
-An event file is a sequence of TFRecords, each holding one serialized `Event`
-protocol buffer. Only the few fields scalars need are encoded here:
-
-  Event   {double wall_time = 1; int64 step = 2; string file_version = 3;
-           Summary summary = 5;}
-  Summary {repeated Value value = 1;}
-  Value   {string tag = 1; float simple_value = 2;}
-
-and a TFRecord is: uint64 length, masked CRC-32C of the length, the data,
-masked CRC-32C of the data (all little-endian). `tensorboard --logdir WORKDIR`
-reads the files that training writes under {workdir}/tensorboard/.
+`tensorboard --logdir WORKDIR` reads the files that training writes under
+{workdir}/tensorboard/. tensorboardX frames the records (TFRecord, CRC-32C) and
+encodes the `Event` protocol buffers; this module only decides what goes in them.
 """
 
 import os
 import socket
-import struct
 import time
 
-_CRC32C_POLYNOMIAL = 0x82F63B78  # Castagnoli, bit-reflected
+from tensorboardX import summary
+from tensorboardX.proto import event_pb2
+from tensorboardX.proto import summary_pb2
+from tensorboardX.record_writer import RecordWriter
+
+FILE_VERSION = 'brain.Event:2'
 
 
-def _crc32c_table() -> tuple[int, ...]:
-  table = []
-  for byte in range(256):
-    crc = byte
-    for _ in range(8):
-      crc = (crc >> 1) ^ (_CRC32C_POLYNOMIAL if crc & 1 else 0)
-    table.append(crc)
-  return tuple(table)
+def scalars_event(step: int, scalars: dict[str, float]) -> event_pb2.Event:
+  """One `Event` holding every scalar of `scalars` (tag -> value) at `step`."""
+  values = [value for tag, scalar in scalars.items() for value in summary.scalar(tag, scalar).value]
+  return event_pb2.Event(wall_time=time.time(), step=step,
+                         summary=summary_pb2.Summary(value=values))
 
 
-_CRC32C_TABLE = _crc32c_table()
-
-
-def crc32c(data: bytes) -> int:
-  """CRC-32C (Castagnoli) of `data`, as TFRecord uses it."""
-  crc = 0xFFFFFFFF
-  for byte in data:
-    crc = _CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-  return crc ^ 0xFFFFFFFF
-
-
-def _masked_crc(data: bytes) -> bytes:
-  crc = crc32c(data)
-  return struct.pack('<I', (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
-
-
-def _varint(value: int) -> bytes:
-  out = bytearray()
-  while True:
-    low, value = value & 0x7F, value >> 7
-    out.append(low | (0x80 if value else 0))
-    if not value:
-      return bytes(out)
-
-
-def _length_delimited(field: int, payload: bytes) -> bytes:
-  return _varint(field << 3 | 2) + _varint(len(payload)) + payload
-
-
-def tfrecord(data: bytes) -> bytes:
-  """One TFRecord around `data`."""
-  length = struct.pack('<Q', len(data))
-  return length + _masked_crc(length) + data + _masked_crc(data)
-
-
-def event(wall_time: float, step: int, scalars: dict[str, float] | None = None,
-          file_version: str | None = None) -> bytes:
-  """A serialized `Event` with scalar summaries (or the file-version header)."""
-  out = _varint(1 << 3 | 1) + struct.pack('<d', wall_time) + _varint(2 << 3) + _varint(step)
-  if file_version is not None:
-    out += _length_delimited(3, file_version.encode())
-  if scalars:
-    values = b''.join(
-        _length_delimited(1, _length_delimited(1, tag.encode())
-                          + _varint(2 << 3 | 5) + struct.pack('<f', value))
-        for tag, value in scalars.items())
-    out += _length_delimited(5, values)
-  return out
+def restart_event(step: int) -> event_pb2.Event:
+  """The mark of a run that (re)starts at `step`: TensorBoard drops earlier events from it on."""
+  return event_pb2.Event(wall_time=time.time(), step=step,
+                         session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START))
 
 
 class ScalarWriter:
-  """Appends scalar events to a new `events.out.tfevents.*` file in `logdir`.
+  """Writes scalar events to a new `events.out.tfevents.*` file in `logdir`.
 
-  Each `write` is flushed, so an interrupted run keeps every complete record
-  (TensorBoard ignores a truncated last one). A resumed run starts a new file
-  in the same directory; TensorBoard reads them all.
+  Each `write` is flushed to disk, so an interrupted run keeps every complete
+  record (TensorBoard ignores a truncated last one). A run that (re)starts at
+  `first_step` starts a new file in the same directory that begins with a
+  restart mark, so that TensorBoard drops the earlier files' events of steps
+  >= `first_step`, as metrics.jsonl drops their lines.
   """
 
-  def __init__(self, logdir: str):
+  def __init__(self, logdir: str, first_step: int | None = None):
     os.makedirs(logdir, exist_ok=True)
     name = f'events.out.tfevents.{time.time():.6f}.{socket.gethostname()}'
     self.path = os.path.join(logdir, name)
-    with open(self.path, 'ab') as f:
-      f.write(tfrecord(event(time.time(), 0, file_version='brain.Event:2')))
+    self._records = RecordWriter(self.path)
+    self._append(event_pb2.Event(wall_time=time.time(), file_version=FILE_VERSION))
+    if first_step is not None:
+      self._append(restart_event(first_step))
+
+  def _append(self, event: event_pb2.Event) -> None:
+    self._records.write(event.SerializeToString())
+    self._records.flush()
 
   def write(self, step: int, scalars: dict[str, float]) -> None:
     """Writes `scalars` (tag -> value) at `step`."""
-    with open(self.path, 'ab') as f:
-      f.write(tfrecord(event(time.time(), step, scalars)))
+    self._append(scalars_event(step, scalars))
+
+  def close(self) -> None:
+    self._records.close()

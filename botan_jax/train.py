@@ -223,19 +223,20 @@ class MetricsLog:
   before checkpoint S was saved); one that starts at step 0 keeps none. A
   last line cut short by an interruption is dropped. With `write_tensorboard`,
   the scalar fields also go to TensorBoard event files under
-  {workdir}/tensorboard/ (tags train/..., test/... and speed/...). Only the
-  first process of a multi-host run writes.
+  {workdir}/tensorboard/ (tags train/..., test/... and speed/...), a new file
+  for each run that marks the same steps as dropped. Only the first process
+  of a multi-host run writes.
   """
 
   def __init__(self, workdir: str, resume_step: int, write_tensorboard: bool = False):
     self.path = os.path.join(workdir, 'metrics.jsonl')
     self.enabled = jax.process_index() == 0
+    first_dropped = resume_step + 1 if resume_step > 0 else 0
     if self.enabled and os.path.exists(self.path):
-      kept = [record for record in io.read_jsonl(self.path)
-              if resume_step > 0 and record['step'] <= resume_step]
+      kept = [record for record in io.read_jsonl(self.path) if record['step'] < first_dropped]
       with io.atomic_path(self.path) as tmp, open(tmp, 'w') as f:
         f.writelines(json.dumps(record) + '\n' for record in kept)
-    self.scalars = (tensorboard.ScalarWriter(os.path.join(workdir, 'tensorboard'))
+    self.scalars = (tensorboard.ScalarWriter(os.path.join(workdir, 'tensorboard'), first_dropped)
                     if write_tensorboard and self.enabled else None)
 
   def write(self, **record: Any) -> None:

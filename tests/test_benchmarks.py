@@ -11,11 +11,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from benchmarks import message_passing_layouts as layouts
+from benchmarks import xla_profile
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
-# pylint: disable=wrong-import-position
-import message_passing_layouts as layouts  # noqa: E402
-import xla_profile  # noqa: E402
 
 
 def random_symmetric_graph(num_nodes: int, num_pairs: int, seed: int = 0):
@@ -95,7 +94,7 @@ def test_profile_table_of_a_cpu_trace(tmp_path):
 
 def test_train_step_benchmark_ends_with_its_json(tmp_path):
   result = subprocess.run(
-      [sys.executable, 'benchmarks/train_step.py', '--repeats', '1', '--skip_ntgnn',
+      [sys.executable, '-m', 'benchmarks.train_step', '--repeats', '1', '--skip_ntgnn',
        '--profile_dir', str(tmp_path / 'trace')],
       cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:]

@@ -87,7 +87,7 @@ def prediction(tmp_path_factory, env):
   output = tmp_path_factory.mktemp('predictions') / '401_pred.npz'
   run_main(env, '--mode=predict',
            '--config=' + os.path.join(ROOT, 'configs', 'botan.py') + ':T044_t4120',
-           f'--config.init_from=pyg:{conftest.MODEL1}', f'--input={data}', f'--output={output}',
+           f'--config.init_from=pyg:{conftest.model1()}', f'--input={data}', f'--output={output}',
            '--config.data.cache_dir=')
   return str(output), data
 

@@ -189,7 +189,7 @@ def test_main_exits_1_after_a_damaged_input_and_refuses_contradicting_overrides(
 def test_undefined_pearson_values_say_why_on_deepmind_test_small(tmp_path, caplog):
   pickle_path = conftest.shared_file('data', 'deepmind_glassy', 'test_small.pickle')
   config = botan.get_config('T044_t4120')
-  config.init_from = f'pyg:{conftest.MODEL1}'
+  config.init_from = f'pyg:{conftest.model1()}'
   config.data.cache_dir = ''
   written = inference.predict(config, None, pickle_path, str(tmp_path / 'small.npz'))
   prediction = np.load(written[0])

@@ -24,9 +24,7 @@ def test_botan_npz_reader_fills_box_time_and_temperature():
 
 
 def test_find_files_by_glob_and_time_index_in_natural_order():
-  files = io.find_files(f'{conftest.BOTAN_SMALL}/train/*.npz', time_index=7)
-  if not files:
-    pytest.skip('shared data absent')
+  files = io.find_files(f'{conftest.botan_small("train")}/*.npz', time_index=7)
   ids = [io.parse_botan_name(p)['config_id'] for p in files]
   assert ids == list(range(1, 11))
 

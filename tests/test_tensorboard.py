@@ -1,110 +1,58 @@
-"""TensorBoard event files: CRC-32C, TFRecord framing and the Event protocol buffer.
+"""TensorBoard event files: written through tensorboardX, read back with its compiled protos.
 
-The reader below is written independently of `botan_jax.tensorboard` (a bitwise
-CRC and a generic protocol-buffer field parser), so that the two can disagree.
+TensorBoard's own reader needs the `tensorboard` package, which is not a dependency; the
+reader here checks each record's CRCs with tensorboardX's and parses the `Event`s with
+its protocol-buffer classes, then applies TensorBoard's rule for restarted runs.
 """
 
 import glob
 import os
 import struct
 
-import numpy as np
 import pytest
+from tensorboardX.proto import event_pb2
+from tensorboardX.record_writer import masked_crc32c
 
+from botan_jax import io
 from botan_jax import tensorboard
+from botan_jax import train
 
 
-def bitwise_crc32c(data: bytes) -> int:
-  crc = 0xFFFFFFFF
-  for byte in data:
-    crc ^= byte
-    for _ in range(8):
-      crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
-  return crc ^ 0xFFFFFFFF
-
-
-def unmask(masked: int) -> int:
-  rotated = (masked - 0xA282EAD8) & 0xFFFFFFFF
-  return ((rotated >> 17) | (rotated << 15)) & 0xFFFFFFFF
-
-
-def read_records(path: str) -> list[bytes]:
-  """TFRecord payloads of a file, checking both CRCs of every record."""
+def read_events(path: str) -> list[event_pb2.Event]:
+  """The `Event`s of one file, checking the CRCs of every record."""
   with open(path, 'rb') as f:
     raw = f.read()
-  records, offset = [], 0
+  events, offset = [], 0
   while offset < len(raw):
-    length_bytes = raw[offset:offset + 8]
-    (length,) = struct.unpack('<Q', length_bytes)
-    (length_crc,) = struct.unpack('<I', raw[offset + 8:offset + 12])
+    header, (header_crc,) = raw[offset:offset + 8], struct.unpack_from('<I', raw, offset + 8)
+    (length,) = struct.unpack('<Q', header)
     data = raw[offset + 12:offset + 12 + length]
-    (data_crc,) = struct.unpack('<I', raw[offset + 12 + length:offset + 16 + length])
-    assert unmask(length_crc) == bitwise_crc32c(length_bytes)
-    assert unmask(data_crc) == bitwise_crc32c(data)
-    records.append(data)
+    (data_crc,) = struct.unpack_from('<I', raw, offset + 12 + length)
+    assert header_crc == masked_crc32c(header) and data_crc == masked_crc32c(data)
+    events.append(event_pb2.Event.FromString(data))
     offset += 16 + length
-  return records
-
-
-def parse_fields(data: bytes) -> list[tuple[int, object]]:
-  """(field number, value) of a serialized protocol buffer; bytes for length-delimited."""
-  fields, offset = [], 0
-
-  def varint():
-    nonlocal offset
-    value, shift = 0, 0
-    while True:
-      byte = data[offset]
-      offset += 1
-      value |= (byte & 0x7F) << shift
-      shift += 7
-      if not byte & 0x80:
-        return value
-
-  while offset < len(data):
-    key = varint()
-    field, wire_type = key >> 3, key & 7
-    if wire_type == 0:
-      fields.append((field, varint()))
-    elif wire_type == 1:
-      fields.append((field, struct.unpack('<d', data[offset:offset + 8])[0]))
-      offset += 8
-    elif wire_type == 5:
-      fields.append((field, struct.unpack('<f', data[offset:offset + 4])[0]))
-      offset += 4
-    elif wire_type == 2:
-      length = varint()
-      fields.append((field, data[offset:offset + length]))
-      offset += length
-    else:
-      raise AssertionError(f'unexpected wire type {wire_type}')
-  return fields
+  return events
 
 
 def read_scalars(logdir: str) -> dict[str, list[tuple[int, float]]]:
-  """tag -> [(step, value)] over every event file of `logdir`; checks the header."""
+  """tag -> [(step, value)] over the event files of `logdir`, as TensorBoard shows them.
+
+  A restart mark (SessionLog START at step S) drops the earlier events of steps >= S.
+  """
   scalars: dict[str, list[tuple[int, float]]] = {}
   paths = sorted(glob.glob(os.path.join(logdir, 'events.out.tfevents.*')))
   assert paths, f'no event file in {logdir}'
   for path in paths:
-    records = [dict_of(parse_fields(r)) for r in read_records(path)]
-    assert records[0][3] == b'brain.Event:2'
-    for record in records[1:]:
-      assert record[1] > 1e9  # wall time in seconds since the epoch
-      for _, value in parse_fields(record[5]):
-        entry = dict_of(parse_fields(value))
-        scalars.setdefault(entry[1].decode(), []).append((record.get(2, 0), entry[2]))
+    events = read_events(path)
+    assert events[0].file_version == tensorboard.FILE_VERSION
+    for event in events[1:]:
+      assert event.wall_time > 1e9  # seconds since the epoch
+      if event.session_log.status == event_pb2.SessionLog.START:
+        scalars = {tag: [(s, v) for s, v in points if s < event.step]
+                   for tag, points in scalars.items()}
+      for value in event.summary.value:
+        scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
   return scalars
-
-
-def dict_of(fields):
-  return {field: value for field, value in fields}
-
-
-def test_crc32c_matches_the_check_value_and_a_bitwise_implementation():
-  assert tensorboard.crc32c(b'123456789') == 0xE3069283
-  data = np.random.default_rng(0).bytes(1000)
-  assert tensorboard.crc32c(data) == bitwise_crc32c(data)
 
 
 def test_scalar_writer_round_trips(tmp_path):
@@ -112,6 +60,27 @@ def test_scalar_writer_round_trips(tmp_path):
   writer.write(0, {'test/pearson_node': 0.25})
   writer.write(300, {'train/loss': 1.5e-3, 'test/pearson_node': 0.5})
   writer.write(2**40, {'train/loss': -2.0})
-  scalars = read_scalars(str(tmp_path))
-  assert scalars['test/pearson_node'] == [(0, 0.25), (300, 0.5)]
-  assert scalars['train/loss'] == [(300, pytest.approx(1.5e-3)), (2**40, -2.0)]
+  scalars = read_scalars(str(tmp_path))  # Readable before close: every write is flushed.
+  assert scalars == {'test/pearson_node': [(0, 0.25), (300, 0.5)],
+                     'train/loss': [(300, pytest.approx(1.5e-3)), (2**40, -2.0)]}
+
+
+def test_metrics_log_tags_and_a_resumed_run_in_a_new_file(tmp_path):
+  log = train.MetricsLog(str(tmp_path), resume_step=0, write_tensorboard=True)
+  for step in range(4):
+    log.write(step=step, epoch=step, loss=float(step), test_pearson_node=0.5, graphs_per_s=9.0,
+              test_per_file={'a.npz': 0.5})
+  resumed = train.MetricsLog(str(tmp_path), resume_step=1, write_tensorboard=True)
+  for step in (2, 3):
+    resumed.write(step=step, epoch=step, loss=10.0 * step)
+  assert len(glob.glob(str(tmp_path / 'tensorboard' / 'events.out.tfevents.*'))) == 2
+  scalars = read_scalars(str(tmp_path / 'tensorboard'))
+  assert scalars == {'train/loss': [(0, 0.0), (1, 1.0), (2, 20.0), (3, 30.0)],
+                     'test/pearson_node': [(0, 0.5), (1, 0.5)],
+                     'speed/graphs_per_s': [(0, 9.0), (1, 9.0)]}
+  assert [r['step'] for r in io.read_jsonl(str(tmp_path / 'metrics.jsonl'))] == [0, 1, 2, 3]
+
+
+def test_metrics_log_without_tensorboard_writes_no_event_file(tmp_path):
+  train.MetricsLog(str(tmp_path), resume_step=0).write(step=0, loss=1.0)
+  assert not (tmp_path / 'tensorboard').exists()

@@ -35,7 +35,7 @@ def test_three_adam_steps_match_reference():
   config = botan.get_config('T044_t4120')
   config.augmentation = 'none'
   model, optimizer = model_setup.create_model(config), train.create_optimizer(config)
-  params = jax.tree.map(jnp.asarray, pyg_import.load_params(conftest.MODEL1))
+  params = jax.tree.map(jnp.asarray, pyg_import.load_params(conftest.model1()))
   mesh = train.make_mesh(1)
   state = train.put(train.TrainState.create(params, optimizer, jax.random.PRNGKey(0)), mesh,
                     train.P())
@@ -375,7 +375,7 @@ def test_main_train_evaluate_predict_end_to_end_on_shared_data(tmp_path):
   run_main('--mode=train', f'--workdir={workdir}', *common,
            f'--config.data.train_pattern={train_dir}/isoconfig_N4096T0.44_[12]_tc07.npz',
            f'--config.data.test_pattern={test_dir}/*.npz', '--config.num_epochs=2',
-           '--config.eval_every_epochs=1', f'--config.init_from=pyg:{conftest.MODEL1}')
+           '--config.eval_every_epochs=1', f'--config.init_from=pyg:{conftest.model1()}')
   run_main('--mode=evaluate', f'--workdir={workdir}', *common,
            f'--config.data.test_pattern={test_dir}/*.npz')
   evaluation = json.load(open(os.path.join(workdir, 'evaluation.json')))
@@ -411,7 +411,7 @@ def test_main_refuses_bad_command_lines_before_any_work(tmp_path, args, message)
 def test_predict_single_file_with_authors_weights(tmp_path):
   output = tmp_path / 'one.npz'
   run_main('--mode=predict', '--config=' + os.path.join(ROOT, 'configs', 'botan.py') + ':T044_t4120',
-           f'--config.init_from=pyg:{conftest.MODEL1}', f'--input={conftest.test_file(401)}',
+           f'--config.init_from=pyg:{conftest.model1()}', f'--input={conftest.test_file(401)}',
            f'--output={output}', '--config.data.cache_dir=')
   reference = np.load(conftest.shared_file('reference', 'pyg_botan_401_model1.npz'))
   prediction = np.load(output)
