@@ -134,7 +134,7 @@ class Model:
     """Predicts one configuration (`read`'s sample; its trajectories are not used)."""
     initial_only = dataclasses.replace(io.validate(sample), trajectory_positions=None)
     graph = input_pipeline.make_graph(initial_only, self._spec)
-    record = inference.prediction_record(graph, *self._apply(graph))
+    record = inference.prediction_record(graph, *self._apply(graph), self.node_target)
     return Prediction(node=record['node_pred'], edge=record['edge_pred'],
                       edge_index=record['edge_index'], node_target=self.node_target)
 
@@ -148,7 +148,7 @@ class Model:
       raise io.DataError(f'{sample.source}: no trajectories (positions), so no targets; '
                          'evaluate needs them (predict_sample does not).')
     graph = input_pipeline.make_graph(sample, self._spec)
-    record = inference.prediction_record(graph, *self._apply(graph))
+    record = inference.prediction_record(graph, *self._apply(graph), self.node_target)
     return Evaluation(pearson_node=record['pearson_node'], pearson_edge=record['pearson_edge'],
                       node_target=self.node_target,
                       pearson_node_undefined=record.get('pearson_node_undefined'),

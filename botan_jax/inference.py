@@ -4,7 +4,8 @@ Both take the settings that give the parameters their meaning (architecture,
 node target, edge cut-off, time index, loss_p, inputs) from the run, not from
 the config they are given: see botan_jax/run_settings.py.
 
-`predict` writes, per input configuration, an npz with `node_pred` (N,),
+`predict` writes, per input configuration, an npz with `node_quantity` (the
+node target the model predicts: S, R, D or C), `node_pred` (N,),
 `edge_index` (2, E: senders then receivers), `edge_pred` (E,) and
 `model_digest` (a fingerprint of the model that wrote it), `source_stamp`
 (that digest with the input file's fingerprint), and, when
@@ -78,10 +79,15 @@ def _model(source: str, config: ml_collections.ConfigDict, overridden: Iterable[
                                                   loaded.origin)
 
 
-def prediction_record(graph: Any, node_pred: np.ndarray, edge_pred: np.ndarray) -> dict:
-  """The arrays written for one configuration (see the module docstring); `graph` unpadded."""
+def prediction_record(graph: Any, node_pred: np.ndarray, edge_pred: np.ndarray,
+                      node_quantity: str = 'S') -> dict:
+  """The arrays written for one configuration (see the module docstring); `graph` unpadded.
+
+  `node_quantity` names what the node outputs predict (the run's node_target: S, R, D or C).
+  """
   num_nodes, num_edges = len(graph.nodes['valid']), len(graph.senders)
-  record = dict(node_pred=np.asarray(node_pred[:num_nodes], np.float32),
+  record = dict(node_quantity=np.array(node_quantity),
+                node_pred=np.asarray(node_pred[:num_nodes], np.float32),
                 edge_index=np.stack([graph.senders, graph.receivers]).astype(np.int64),
                 edge_pred=np.asarray(edge_pred[:num_edges], np.float32))
   if 'target' in graph.nodes:
@@ -224,7 +230,7 @@ def predict(config: ml_collections.ConfigDict, workdir: str | None, input_patter
   for k, (path, destination) in enumerate([(p, d) for p, d in todo if p in loaded]):
     graph = loaded[path]
     node_pred, edge_pred = jax.device_get(predict_fn(params, graphs.pad(graph, *budget)))
-    record = prediction_record(graph, node_pred, edge_pred)
+    record = prediction_record(graph, node_pred, edge_pred, config.node_target)
     io.save_npz(destination, model_digest=np.array(digest),
                 source_stamp=np.array(_source_stamp(path, digest)), **record)
     summary = (f' Pearson {config.node_target} {record["pearson_node"]:.4f}, '

@@ -452,3 +452,23 @@ def test_fs_figure_marks_tau_alpha_by_both_definitions_or_says_why_not():
   assert ax.get_legend_handles_labels()[1][3] == (
       r'$\tau_\alpha$ by fit: none (F_s shows no plateau)')
   plt.close(fig)
+
+
+def test_maps_and_scatter_name_the_node_quantity_the_predictions_hold(small_box, tmp_path):
+  # A model trained on node_target=R writes node_quantity 'R'; files without it mean S.
+  paths = []
+  for name, quantity in (('r_model', 'R'), ('s_model', 'S')):
+    arrays = dict(np.load(small_box['paths'][0]))
+    path = tmp_path / name / 'isoconfig_N256T0.64_1_tc04_pred.npz'
+    os.makedirs(path.parent)
+    io.save_npz(path, node_quantity=np.array(quantity), **arrays)
+    paths.append(str(path))
+  fig = figures.build_figure('scatter', inputs=paths[:1])
+  assert '$R_i$' in fig.axes[0].get_title() and '$R_i$' in fig.axes[0].get_xlabel()
+  plt.close(fig)
+  fig = figures.build_figure('maps', inputs=paths[:1], data=small_box['data'])
+  assert any('predicted $R_i$' in ax.get_title() for ax in fig.axes)
+  plt.close(fig)
+  assert figures.predicted_quantity([dict(np.load(small_box['paths'][0]))]) == 'S'
+  with pytest.raises(ValueError, match=r"different node quantities \['R', 'S'\]"):
+    figures.build_figure('scatter', inputs=paths)

@@ -82,6 +82,20 @@ def node_symbol(kind: str = 'S') -> str:
   return rf'${kind}_i$'
 
 
+def predicted_quantity(predictions: Sequence[dict[str, np.ndarray]]) -> str:
+  """The node quantity (S, R, D or C) that predict outputs hold; S for files written before
+  predictions recorded it.
+
+  Raises:
+    ValueError: for predictions of different node quantities.
+  """
+  kinds = {str(p['node_quantity']) if 'node_quantity' in p else 'S' for p in predictions}
+  if len(kinds) > 1:
+    raise ValueError(f'The predictions are of different node quantities {sorted(kinds)}; '
+                     'compare models trained on the same node_target.')
+  return kinds.pop()
+
+
 def quantity_name(kind: str) -> str:
   """'propensity $S_i$', 'bond-length change $E_{ij}$', ... for a node target or 'E'."""
   if kind == 'E':
@@ -640,18 +654,19 @@ def cross_section_maps(prediction_paths: Sequence[str], data: str, labels: Seque
                            squeeze=False, sharex=True, sharey=True, layout='constrained')
   node_axes, edge_axes = axes[0], axes[-1]
   # S: actual and predicted, one scale.
+  kind = predicted_quantity(predictions)
   node_values = [p['node_pred'][in_slab] for p in predictions]
-  node_titles = [f'{n}: predicted {node_symbol()}{_pearson_text(p, "node")}'
+  node_titles = [f'{n}: predicted {node_symbol(kind)}{_pearson_text(p, "node")}'
                  for n, p in zip(names, predictions)]
   if has_targets:
     node_values.insert(0, predictions[0]['node_target'][in_slab])
-    node_titles.insert(0, f'actual {quantity_name("S")}')
+    node_titles.insert(0, f'actual {quantity_name(kind)}')
   norm = _percentile_norm(node_values[:1] if has_targets else node_values, symmetric=False)
   for ax, values, title in zip(node_axes, node_values, node_titles):
     mappable = _particles(ax, xy, types, values, 'viridis', norm)
     _frame(ax, sample.box, title)
   fig.colorbar(mappable, ax=node_axes, shrink=0.85, extend='both',
-               label=with_unit(node_symbol()))
+               label=with_unit(node_symbol(kind)))
   # Displacement field and errors.
   if has_targets:
     field = targets.local_average_displacement(
@@ -665,7 +680,7 @@ def cross_section_maps(prediction_paths: Sequence[str], data: str, labels: Seque
       mappable = _particles(ax, xy, types, values, 'RdBu_r', norm)
       _frame(ax, sample.box, f'{name}: error, predicted $-$ actual')
     fig.colorbar(mappable, ax=axes[1], shrink=0.85, extend='both',  # The whole row: aligned.
-                 label=with_unit(rf'{node_symbol()} predicted $-$ actual'))
+                 label=with_unit(rf'{node_symbol(kind)} predicted $-$ actual'))
   # E on the bonds: actual and predicted, one scale.
   edge_values = [p['edge_pred'][b] for p, (b, _) in zip(predictions, bonds)]
   edge_segments = [s for _, s in bonds]
@@ -757,9 +772,10 @@ def scatter(prediction_paths: Sequence[str]) -> plt.Figure:
                        'is nothing to compare; predict files with trajectories.')
   fig, axes = plt.subplots(1, 2, figsize=(10.5, 5.0), layout='constrained')
   configurations = count_of(len(predictions), 'configuration')
-  titles = {'node': f'{quantity_name("S")}, type A',
+  kind = predicted_quantity(predictions)
+  titles = {'node': f'{quantity_name(kind)}, type A',
             'edge': f'{quantity_name("E")}, A-A, ' rf'$r_{{ij}}(0)$ < {system.EVAL_BOND_CUTOFF:g}'}
-  symbols = {'node': node_symbol(), 'edge': E_SYMBOL}
+  symbols = {'node': node_symbol(kind), 'edge': E_SYMBOL}
   for ax, kind in zip(axes, ('node', 'edge')):
     actual = np.concatenate([p[f'{kind}_target'][p[f'{kind}_mask']] for p in predictions])
     predicted = np.concatenate([p[f'{kind}_pred'][p[f'{kind}_mask']] for p in predictions])
