@@ -415,9 +415,10 @@ def test_predict_single_file_with_authors_weights(tmp_path):
            f'--output={output}', '--config.data.cache_dir=')
   reference = np.load(conftest.shared_file('reference', 'pyg_botan_401_model1.npz'))
   prediction = np.load(output)
-  assert set(prediction.files) == {'node_pred', 'edge_index', 'edge_pred', 'node_target',
-                                   'edge_target', 'node_mask', 'edge_mask', 'pearson_node',
-                                   'pearson_edge', 'model_digest', 'source_stamp'}
+  assert set(prediction.files) == {'node_quantity', 'node_pred', 'edge_index', 'edge_pred',
+                                   'node_target', 'edge_target', 'node_mask', 'edge_mask',
+                                   'pearson_node', 'pearson_edge', 'model_digest', 'source_stamp'}
+  assert str(prediction['node_quantity']) == 'S'
   np.testing.assert_array_equal(prediction['edge_index'], reference['edge_index'])
   np.testing.assert_allclose(prediction['edge_pred'], reference['edge_pred'], atol=1e-4)
   assert float(prediction['pearson_edge']) == pytest.approx(float(reference['pearson_edge']),
