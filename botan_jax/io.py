@@ -187,7 +187,7 @@ def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
   if time is None:
     time = _table_time(name, path)
   else:
-    _check_stored_time(data, name, temperature, path)
+    _check_stored_time(time, data.get('time_table'), name, temperature, path)
   return validate(Sample(
       initial_positions=initial,
       types=particle_types(data['types'], path),
@@ -208,7 +208,7 @@ def _table_time(name: dict[str, Any], path: str) -> float | None:
     raise DataError(f'{path}: {err.args[0]}') from None
 
 
-def _check_stored_time(data: dict[str, np.ndarray], name: dict[str, Any],
+def _check_stored_time(stored: float, time_table: np.ndarray | None, name: dict[str, Any],
                        temperature: float | None, path: str) -> None:
   """Refuses a file whose stored `time` is not the time its name's tcXX indexes.
 
@@ -216,11 +216,10 @@ def _check_stored_time(data: dict[str, np.ndarray], name: dict[str, Any],
   with a custom table), else Table I's row; files named off the table (another
   temperature, or no BOTAN name) are not checked.
   """
-  stored = float(data['time'])
   if not name:
     return
-  if 'time_table' in data:
-    table = np.asarray(data['time_table'], np.float64).ravel()
+  if time_table is not None:
+    table = np.asarray(time_table, np.float64).ravel()
     index = name['time_index']
     if not (1 <= index <= table.size and system.same_time(stored, float(table[index - 1]))):
       raise DataError(f'{path}: stores time {stored:g}, which is not entry tc{index:02d} of its '
