@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from botan_jax import cli
@@ -211,3 +212,15 @@ def test_a_ctrl_c_dropped_by_a_gc_callback_is_sent_again():
   finally:
     signal.signal(signal.SIGINT, handler)
     sys.unraisablehook = hook
+
+
+def test_a_figure_mistake_is_one_line_with_exit_status_2(tmp_path):
+  # A slab outside the box of the configuration (the figures' own checks are user errors).
+  sample = synthetic.random_sample(256, num_runs=2, seed=1)
+  data = tmp_path / 'isoconfig_N256T0.64_1_tc04.npz'
+  io.save_npz(data, types=sample.types.astype(np.int8), initial_positions=sample.initial_positions,
+              positions=sample.trajectory_positions)
+  synthetic.write_prediction(tmp_path / 'pred.npz', sample)
+  result = run_main('--mode=figures', '--figure=maps', f'--input={tmp_path / "pred.npz"}',
+                    f'--data={data}', '--slab=20,21', f'--output={tmp_path / "fig"}', cwd=tmp_path)
+  assert_user_error(result, r'The slab 20 < z < 21 is not inside the box 0 < z < 5\.9')

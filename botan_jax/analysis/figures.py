@@ -54,6 +54,7 @@ from matplotlib import patches
 from matplotlib import pyplot as plt
 from matplotlib import ticker
 
+from botan_jax import errors
 from botan_jax import graphs
 from botan_jax import inference
 from botan_jax import io
@@ -91,8 +92,8 @@ def predicted_quantity(predictions: Sequence[dict[str, np.ndarray]]) -> str:
   """
   kinds = {str(p['node_quantity']) if 'node_quantity' in p else 'S' for p in predictions}
   if len(kinds) > 1:
-    raise ValueError(f'The predictions are of different node quantities {sorted(kinds)}; '
-                     'compare models trained on the same node_target.')
+    raise errors.ConfigError(f'The predictions are of different node quantities {sorted(kinds)}; '
+                             'compare models trained on the same node_target.')
   return kinds.pop()
 
 
@@ -295,11 +296,11 @@ def pearson_vs_time(sweep_dirs: Sequence[str]) -> plt.Figure:
   for directory in sweep_dirs:
     rows = sweeps.read_results(directory)
     if any(r['ablation'] for r in rows):
-      raise ValueError(f'{directory}: an ablation sweep; use --figure=ablation.')
+      raise errors.ConfigError(f'{directory}: an ablation sweep; use --figure=ablation.')
     sweeps_rows[directory] = rows
   temperatures = sorted({r['temperature'] for rows in sweeps_rows.values() for r in rows})
   if not temperatures:
-    raise ValueError(f'{", ".join(sweep_dirs)}: no finished runs in results.csv.')
+    raise errors.ConfigError(f'{", ".join(sweep_dirs)}: no finished runs in results.csv.')
   fig, axes = plt.subplots(len(temperatures), 2, figsize=(10, 3.6 * len(temperatures) + 0.6),
                            squeeze=False, sharex='row', layout='constrained')
   kind = _node_kind(next(iter(sweeps_rows.values())))
@@ -333,7 +334,7 @@ def ablation(sweep_dir: str) -> plt.Figure:
   rows = sweeps.read_results(sweep_dir)
   fields = {r['ablation'] for r in rows}
   if len(fields) != 1 or '' in fields:
-    raise ValueError(f'{sweep_dir}: not an ablation sweep (fields {sorted(fields)}).')
+    raise errors.ConfigError(f'{sweep_dir}: not an ablation sweep (fields {sorted(fields)}).')
   field = fields.pop()
   fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout='constrained')
   for _, _, preset in sorted({(r['temperature'], r['time'], r['preset']) for r in rows}):
@@ -361,7 +362,7 @@ def read_metrics(run_dir: str) -> list[dict]:
   """The records of `{run_dir}/metrics.jsonl`."""
   path = os.path.join(run_dir, 'metrics.jsonl')
   if not os.path.exists(path):
-    raise FileNotFoundError(f'{path}: no metrics (train a run there first).')
+    raise errors.NotFoundError(f'{path}: no metrics (train a run there first).')
   return io.read_jsonl(path)
 
 
@@ -435,7 +436,7 @@ def loss_curves(run_dirs: Sequence[str]) -> plt.Figure:
 
 def _load_prediction(path: str) -> dict[str, np.ndarray]:
   if not os.path.isfile(path):
-    raise FileNotFoundError(f'{path}: no such prediction file (write one with --mode=predict).')
+    raise errors.NotFoundError(f'{path}: no such prediction file (write one with --mode=predict).')
   with np.load(path) as arrays:
     return {k: arrays[k] for k in arrays.files}
 
@@ -455,8 +456,8 @@ def prediction_files(inputs: Sequence[str]) -> list[str]:
     else:
       matches = sorted(p for p in glob.glob(entry) if os.path.isfile(p))
     if not matches:
-      raise FileNotFoundError(f'{entry}: matches no prediction file (*_pred.npz; write them '
-                              'with --mode=predict).')
+      raise errors.NotFoundError(f'{entry}: matches no prediction file (*_pred.npz; write them '
+                                 'with --mode=predict).')
     files.extend(matches)
   return files
 
@@ -470,11 +471,12 @@ def _matching_sample(prediction: dict[str, np.ndarray], data: str, source: str) 
   """
   input_path = inference.predicted_from(prediction)
   if input_path is not None and os.path.basename(input_path) != os.path.basename(data):
-    raise ValueError(f'{source} was predicted from {input_path}, not from {data}.')
+    raise errors.ConfigError(f'{source} was predicted from {input_path}, not from {data}.')
   sample = io.load_sample(data)
   if len(prediction['node_pred']) != sample.num_particles:
-    raise ValueError(f'{source} holds {len(prediction["node_pred"])} particles, its '
-                     f'configuration {data} {sample.num_particles}: not the same configuration.')
+    raise errors.ConfigError(f'{source} holds {len(prediction["node_pred"])} particles, its '
+                             f'configuration {data} {sample.num_particles}: not the same '
+                             'configuration.')
   return sample
 
 
@@ -492,10 +494,11 @@ def check_slab(slab: tuple[float, float], box_z: float) -> tuple[float, float]:
   low, high = slab
   if not 0.0 <= low < high <= box_z:
     middle = default_slab(box_z)
-    raise ValueError(f'The slab {low:g} < z < {high:g} is not inside the box 0 < z < '
-                     f'{box_z:.3f} (sigma_AA); give --slab=LOW,HIGH with 0 <= LOW < HIGH <= '
-                     f'{box_z:.3f}, or leave --slab out for the box middle '
-                     f'{middle[0]:.2f},{middle[1]:.2f}.')
+    raise errors.ConfigError(f'The slab {low:g} < z < {high:g} is not inside the box 0 < z < '
+                             f'{box_z:.3f} (sigma_AA); give --slab=LOW,HIGH with 0 <= LOW < '
+                             'HIGH <= '
+                             f'{box_z:.3f}, or leave --slab out for the box middle '
+                             f'{middle[0]:.2f},{middle[1]:.2f}.')
   return low, high
 
 
@@ -600,8 +603,8 @@ def model_labels(paths: Sequence[str], labels: Sequence[str]) -> list[str]:
   """
   if labels:
     if len(labels) != len(paths):
-      raise ValueError(f'--labels names {len(labels)} models ({", ".join(labels)}) for '
-                       f'{len(paths)} predictions; give one label per --input.')
+      raise errors.ConfigError(f'--labels names {len(labels)} models ({", ".join(labels)}) for '
+                               f'{len(paths)} predictions; give one label per --input.')
     return list(labels)
   return ['model'] if len(paths) == 1 else [f'model {k + 1}' for k in range(len(paths))]
 
@@ -640,12 +643,12 @@ def cross_section_maps(prediction_paths: Sequence[str], data: str, labels: Seque
   low, high = default_slab(sample.box[2]) if slab is None else check_slab(slab, sample.box[2])
   in_slab = (positions[:, 2] > low) & (positions[:, 2] < high)
   if not in_slab.any():
-    raise ValueError(f'No particle lies in the slab {low:g} < z < {high:g} '
-                     f'(box {sample.box[2]:.3f}); widen --slab.')
+    raise errors.ConfigError(f'No particle lies in the slab {low:g} < z < {high:g} '
+                             f'(box {sample.box[2]:.3f}); widen --slab.')
   bonds = [_slab_bonds(p, positions, in_slab, sample.box, bond_cutoff) for p in predictions]
   if not len(bonds[0][0]):
-    raise ValueError(f'{data}: no bond shorter than {bond_cutoff} joins two particles of the '
-                     f'slab {low:g} < z < {high:g}; widen --slab.')
+    raise errors.ConfigError(f'{data}: no bond shorter than {bond_cutoff} joins two particles '
+                             f'of the slab {low:g} < z < {high:g}; widen --slab.')
   has_targets = all('node_target' in p for p in predictions)
   xy, types = positions[in_slab, :2], sample.types[in_slab]
   columns = len(predictions) + has_targets
@@ -674,9 +677,9 @@ def cross_section_maps(prediction_paths: Sequence[str], data: str, labels: Seque
     _particles(axes[1, 0], xy, types, None)
     _displacement_arrows(axes[1, 0], xy, field[in_slab, :2], sample.box[0])
     _frame(axes[1, 0], sample.box, r'Eq. 16 field $\bar{\mathbf{u}}_i$, $x$-$y$', loc='left')
-    errors = [p['node_pred'][in_slab] - p['node_target'][in_slab] for p in predictions]
-    norm = _percentile_norm(errors, symmetric=True)
-    for ax, values, name in zip(axes[1, 1:], errors, names):
+    node_errors = [p['node_pred'][in_slab] - p['node_target'][in_slab] for p in predictions]
+    norm = _percentile_norm(node_errors, symmetric=True)
+    for ax, values, name in zip(axes[1, 1:], node_errors, names):
       mappable = _particles(ax, xy, types, values, 'RdBu_r', norm)
       _frame(ax, sample.box, f'{name}: error, predicted $-$ actual')
     fig.colorbar(mappable, ax=axes[1], shrink=0.85, extend='both',  # The whole row: aligned.
@@ -768,8 +771,8 @@ def scatter(prediction_paths: Sequence[str]) -> plt.Figure:
   predictions = [_load_prediction(p) for p in prediction_paths]
   for path, prediction in zip(prediction_paths, predictions):
     if 'node_target' not in prediction:
-      raise ValueError(f'{path}: holds no targets (its input had no trajectories), so there '
-                       'is nothing to compare; predict files with trajectories.')
+      raise errors.ConfigError(f'{path}: holds no targets (its input had no trajectories), so '
+                               'there is nothing to compare; predict files with trajectories.')
   fig, axes = plt.subplots(1, 2, figsize=(10.5, 5.0), layout='constrained')
   configurations = count_of(len(predictions), 'configuration')
   kind = predicted_quantity(predictions)
@@ -828,8 +831,8 @@ def pdf_of_e(data_pattern: str, predictions: str | None = None,
   collected: dict[str, list[np.ndarray]] = {}
   data_files = io.find_files(data_pattern)
   if predictions and not os.path.isdir(predictions) and len(data_files) > 1:
-    raise ValueError(f'--input {predictions} is one prediction, but --data matches '
-                     f'{len(data_files)} files; give the directory of their predictions.')
+    raise errors.ConfigError(f'--input {predictions} is one prediction, but --data matches '
+                             f'{len(data_files)} files; give the directory of their predictions.')
   for path in data_files:
     prediction = None
     if predictions:
@@ -839,7 +842,7 @@ def pdf_of_e(data_pattern: str, predictions: str | None = None,
     else:
       sample = io.load_sample(path)
       if sample.trajectory_positions is None:
-        raise ValueError(f'{path}: holds no trajectories, so no E.')
+        raise errors.ConfigError(f'{path}: holds no trajectories, so no E.')
     for key, value in _pair_values(sample, prediction, cutoff).items():
       collected.setdefault(key, []).append(value)
   values = {k: np.concatenate(v) for k, v in collected.items()}
@@ -874,7 +877,7 @@ def _temperature(path: str) -> float:
   name = io.parse_botan_name(path)
   temperature = name['temperature'] if name else io.load_sample(path).temperature
   if temperature is None:
-    raise ValueError(f'{path}: no temperature in the file or its name.')
+    raise errors.ConfigError(f'{path}: no temperature in the file or its name.')
   return round(temperature, 2)
 
 
@@ -966,16 +969,16 @@ def build_figure(name: str, runs: Sequence[str] = (), inputs: Sequence[str] = ()
                  slab: tuple[float, float] | None = None) -> plt.Figure:
   """Figure `name` of FIGURES as a matplotlib Figure (see make_figure for the arguments)."""
   if name not in FIGURES:
-    raise ValueError(f'Unknown figure {name!r}; choose one of {", ".join(FIGURES)}.')
+    raise errors.ConfigError(f'Unknown figure {name!r}; choose one of {", ".join(FIGURES)}.')
   given = dict(runs=runs, inputs=inputs, data=data)
   missing = [arg for arg in FIGURES[name] if not given[arg]]
   if missing:
     flags = {'inputs': '--input'}
-    raise ValueError(f'--figure={name} needs ' +
-                     ', '.join(flags.get(arg, f'--{arg}') for arg in missing) + '.')
+    raise errors.ConfigError(f'--figure={name} needs ' +
+                             ', '.join(flags.get(arg, f'--{arg}') for arg in missing) + '.')
   if name == 'pdf_e' and len(inputs) > 1:
-    raise ValueError(f'--figure=pdf_e takes one --input (a prediction or a directory of '
-                     f'them), got {len(inputs)}.')
+    raise errors.ConfigError(f'--figure=pdf_e takes one --input (a prediction or a directory of '
+                             f'them), got {len(inputs)}.')
   draw: dict[str, Callable[[], plt.Figure]] = {
       'pearson': lambda: pearson_vs_time(runs),
       'ablation': lambda: ablation(runs[0]),
