@@ -3,7 +3,7 @@
   python -m benchmarks.graph_build [--file PATH] [--repeats 11]
 
 Reads one BOTAN npz (default: a 4096-particle, 32-run test file of the shared
-sample), then times `input_pipeline.make_graph` (periodic k-d tree neighbour
+sample), then times `input_pipeline.make_graph` (periodic k-d tree neighbor
 search, directed edges, edge vectors, S and E targets, evaluation masks)
 `--repeats` times. The last line is JSON with the median seconds.
 """

@@ -53,8 +53,8 @@ flags.DEFINE_integer('nve_probe_steps', 1000, 'NVE steps of the throughput probe
 flags.DEFINE_integer('segment_steps', 2000, 'Steps per compiled call.')
 flags.DEFINE_enum('precision', 'float64', ['float32', 'float64'], 'Floating point precision.')
 flags.DEFINE_enum('neighbor_format', 'dense', ['dense', 'sparse', 'ordered_sparse'],
-                  'jax-md neighbour-list format.')
-flags.DEFINE_float('skin', 0.3, 'Neighbour-list skin.')
+                  'jax-md neighbor-list format.')
+flags.DEFINE_float('skin', 0.3, 'Neighbor-list skin.')
 flags.DEFINE_integer('seed', 0, 'Seed.')
 
 

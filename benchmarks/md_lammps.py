@@ -38,10 +38,10 @@ flags.DEFINE_integer('hold_steps', 1000, 'NVT steps at T=5 from the lattice.')
 flags.DEFINE_integer('cool_steps', 1000, 'NVT steps of the linear quench.')
 flags.DEFINE_integer('equilibration_steps', 1000, 'NVT steps at the temperature.')
 flags.DEFINE_integer('nve_steps', 1000, 'NVE steps timed in each code.')
-flags.DEFINE_float('skin', 0.3, 'Neighbour skin of both codes.')
+flags.DEFINE_float('skin', 0.3, 'Neighbor skin of both codes.')
 flags.DEFINE_integer('seed', 0, 'Seed of the configuration.')
 flags.DEFINE_enum('neighbor_builder', 'auto', ['auto', 'jax_md', 'kdtree'],
-                  "jax-md side's neighbour-list builder ('auto': kdtree on CPUs).")
+                  "jax-md side's neighbor-list builder ('auto': kdtree on CPUs).")
 
 
 def lammps_input(data_path: str, forces_path: str, nve_steps: int, skin: float) -> str:

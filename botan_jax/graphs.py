@@ -1,9 +1,9 @@
-"""Periodic neighbour graphs as padded `jraph.GraphsTuple`s.
+"""Periodic neighbor graphs as padded `jraph.GraphsTuple`s.
 
 Nodes are particles, directed edges join every ordered pair (i, j), i != j,
 closer than a cut-off at t=0 (minimum image). Edges are ordered
 lexicographically by (sender, receiver), as in the authors' code. The
-neighbour search is a periodic k-d tree: O(N log N), never the N x N distance
+neighbor search is a periodic k-d tree: O(N log N), never the N x N distance
 matrix.
 
 Graph leaves used throughout the project:
@@ -34,7 +34,7 @@ def wrap(positions: np.ndarray, box: np.ndarray) -> np.ndarray:
   return wrapped
 
 
-def neighbour_pairs(positions: np.ndarray, box: np.ndarray, cutoff: float) -> np.ndarray:
+def neighbor_pairs(positions: np.ndarray, box: np.ndarray, cutoff: float) -> np.ndarray:
   """Unordered pairs of particles closer than `cutoff` under periodic boundaries.
 
   Args:

@@ -48,7 +48,7 @@ def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.Graphs
   if spec.edge_cutoff > 0.5 * float(np.min(sample.box)):
     raise io.DataError(f'{sample.source}: the box {sample.box.tolist()} is too small for the '
                        f'edge cut-off {spec.edge_cutoff}: each length must be at least twice it.')
-  pairs = graphs.neighbour_pairs(sample.initial_positions, sample.box, spec.edge_cutoff)
+  pairs = graphs.neighbor_pairs(sample.initial_positions, sample.box, spec.edge_cutoff)
   senders, receivers, pair_index, orientation = graphs.directed_edges(pairs)
   pair_vectors = graphs.minimum_image(
       sample.initial_positions[pairs[:, 1]] - sample.initial_positions[pairs[:, 0]], sample.box)

@@ -28,10 +28,8 @@ import numpy as np
 from absl import logging
 
 from botan_jax import errors
+from botan_jax import layout
 from botan_jax import system
-
-BOTAN_NAME = re.compile(
-    r'isoconfig_N(?P<n>\d+)T(?P<t>[\d.]+?)_(?P<id>\d+)_tc(?P<tc>\d+)\.npz$')
 
 
 def _read_umask() -> int:
@@ -134,18 +132,6 @@ def _require(arrays: Any, keys: Sequence[str], path: str) -> None:
     raise DataError(f'{path}: missing keys {missing}; found {sorted(arrays)}.')
 
 
-def parse_botan_name(path: str | Path) -> dict[str, Any] | None:
-  """Number of particles, temperature, configuration id and time index from a BOTAN file name.
-
-  Returns None when the name does not follow `isoconfig_N{N}T{T}_{id}_tc{XX}.npz`.
-  """
-  match = BOTAN_NAME.search(Path(path).name)
-  if match is None:
-    return None
-  return dict(num_particles=int(match['n']), temperature=float(match['t']),
-              config_id=int(match['id']), time_index=int(match['tc']))
-
-
 def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
   """Reads one BOTAN npz file.
 
@@ -167,7 +153,7 @@ def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
     raise DataError(f'{path}: not a readable npz file ({err}); it is damaged or incomplete: '
                     'copy or generate it again.') from err
   _require(data, ('types', 'initial_positions'), path)
-  name = parse_botan_name(path) or {}
+  name = layout.parse_dataset_name(path) or {}
   try:
     initial = data['initial_positions'].astype(np.float64)
     n = initial.shape[0] if initial.ndim == 2 else 0
@@ -311,9 +297,9 @@ def find_files(pattern: str, time_index: int | None = None) -> list[str]:
                     '--mode=generate or a link to the authors\' files (see WORKSPACE.md).')
   if time_index is not None:
     kept = [p for p in matches
-            if (name := parse_botan_name(p)) is None or name['time_index'] == time_index]
+            if (name := layout.parse_dataset_name(p)) is None or name['time_index'] == time_index]
     if not kept:
-      found = sorted({parse_botan_name(p)['time_index'] for p in matches})
+      found = sorted({layout.parse_dataset_name(p)['time_index'] for p in matches})
       raise DataError(
           f'{pattern}: time index tc{time_index:02d} absent; the matching files '
           f'have time indices {found}.')

@@ -1,10 +1,103 @@
-"""Where botan-jax keeps what the user did not name: the graph cache (WORKSPACE.md lists every
-place it writes)."""
+"""botan-jax's on-disk layout: every file name and folder it reads or writes, in one place.
+
+WORKSPACE.md mirrors this module. Three families:
+
+  datasets     {data}/T{T:.2f}/{train,test}/isoconfig_N{N}T{T:.2f}_{id}_tc{XX:02d}.npz
+               (the authors' name; XX is the 1-based index into the file's time table),
+               the generator's per-configuration state in {data}/T{T:.2f}/checkpoints/.
+  run folder   {workdir}/config.json, train_files.json, metrics.jsonl, tensorboard/,
+               checkpoints/{latest,best}/{step}/, evaluation.json; a sweep's
+               {preset}[/{field}={value}]/seed{k}/ runs and runs.csv, results.csv, results.md.
+  predictions  {output}/{input stem}_pred.npz, or the .npz file the user named.
+
+and the user's cache directory for what the user did not name (the graph cache).
+"""
 
 import os
+import re
 import tempfile
 
 APP_DIR = 'botan-jax'
+
+# Datasets.
+DATASET_NAME = re.compile(
+    r'isoconfig_N(?P<n>\d+)T(?P<t>[\d.]+?)_(?P<id>\d+)_tc(?P<tc>\d+)\.npz$')
+SPLITS = ('train', 'test')
+GENERATOR_STATE_DIR = 'checkpoints'
+
+# A training run's folder.
+CONFIG_FILE = 'config.json'
+TRAIN_FILES = 'train_files.json'
+METRICS_FILE = 'metrics.jsonl'
+TENSORBOARD_DIR = 'tensorboard'
+CHECKPOINTS_DIR = 'checkpoints'
+EVALUATION_FILE = 'evaluation.json'
+
+# A sweep's folder.
+SWEEP_CONFIG_FILE = 'sweep_config.json'
+SWEEP_RUNS_FILE = 'runs.csv'
+SWEEP_RESULTS_FILE = 'results.csv'
+SWEEP_TABLE_FILE = 'results.md'
+
+# Predictions.
+PREDICTION_SUFFIX = '_pred.npz'
+
+
+def dataset_file_name(num_particles: int | str, temperature: float, config_id: int | str,
+                      time_index: int) -> str:
+  """`isoconfig_N{N}T{T:.2f}_{id}_tc{XX:02d}.npz`; '*' for N or id makes it a glob."""
+  return f'isoconfig_N{num_particles}T{temperature:.2f}_{config_id}_tc{time_index:02d}.npz'
+
+
+def parse_dataset_name(path: str) -> dict | None:
+  """num_particles, temperature, config_id and time_index of a dataset file name, else None."""
+  match = DATASET_NAME.search(os.path.basename(path))
+  if match is None:
+    return None
+  return dict(num_particles=int(match['n']), temperature=float(match['t']),
+              config_id=int(match['id']), time_index=int(match['tc']))
+
+
+def temperature_dir(data_dir: str, temperature: float) -> str:
+  """`{data_dir}/T{T:.2f}`: one temperature's dataset."""
+  return os.path.join(data_dir, f'T{temperature:.2f}')
+
+
+def split_dir(data_dir: str, temperature: float, split: str) -> str:
+  """`{data_dir}/T{T:.2f}/{split}`, split 'train' or 'test'."""
+  if split not in SPLITS:
+    raise ValueError(f'split {split!r}; expected one of {SPLITS}')
+  return os.path.join(temperature_dir(data_dir, temperature), split)
+
+
+def dataset_pattern(data_dir: str, temperature: float, split: str, time_index: int) -> str:
+  """The glob of one split's files at one time index, any N and id."""
+  return os.path.join(split_dir(data_dir, temperature, split),
+                      dataset_file_name('*', temperature, '*', time_index))
+
+
+def generator_state_dir(data_dir: str, temperature: float) -> str:
+  """Where the generator keeps its per-configuration MD states while a configuration runs."""
+  return os.path.join(temperature_dir(data_dir, temperature), GENERATOR_STATE_DIR)
+
+
+def generator_state_name(num_particles: int, temperature: float, config_id: int) -> str:
+  return f'isoconfig_N{num_particles}T{temperature:.2f}_{config_id}_state.npz'
+
+
+def run_file(workdir: str, name: str) -> str:
+  """`{workdir}/{name}` for one of the run folder's names above."""
+  return os.path.join(workdir, name)
+
+
+def checkpoint_dir(workdir: str, kind: str) -> str:
+  """`{workdir}/checkpoints/{kind}`, kind 'latest' or 'best'."""
+  return os.path.join(workdir, CHECKPOINTS_DIR, kind)
+
+
+def prediction_name(input_path: str) -> str:
+  """`{input stem}_pred.npz`: the prediction of one input file."""
+  return os.path.splitext(os.path.basename(input_path))[0] + PREDICTION_SUFFIX
 
 
 def user_cache_dir() -> str:

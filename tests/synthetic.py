@@ -52,7 +52,7 @@ def write_prediction(path, sample: io.Sample, noise: float = 0.05, seed: int = 0
   The edges are the pairs closer than system.EDGE_CUTOFF, both directions; the
   masks are the paper's (targets.evaluation_masks). Returns the arrays written.
   """
-  pairs = graphs.neighbour_pairs(sample.initial_positions, sample.box, system.EDGE_CUTOFF)
+  pairs = graphs.neighbor_pairs(sample.initial_positions, sample.box, system.EDGE_CUTOFF)
   senders, receivers, _, _ = graphs.directed_edges(pairs)
   lengths = np.linalg.norm(graphs.minimum_image(
       sample.initial_positions[receivers] - sample.initial_positions[senders], sample.box), axis=1)

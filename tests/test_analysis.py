@@ -1,4 +1,4 @@
-"""Neighbour-relative targets against closed forms, and their wiring into graphs and configs."""
+"""Neighbor-relative targets against closed forms, and their wiring into graphs and configs."""
 
 import os
 
@@ -39,13 +39,13 @@ def test_affine_deformation_gives_zero_d_and_r_and_the_affine_stretch_as_e():
   for kind in ('R', 'D'):
     np.testing.assert_allclose(NODE_FUNCTIONS[kind](initial, trajectory, box), 0.0, atol=1e-6,
                                err_msg=kind)
-  pairs = graphs.neighbour_pairs(initial, box, 2.0)
+  pairs = graphs.neighbor_pairs(initial, box, 2.0)
   d = initial[pairs[:, 1]] - initial[pairs[:, 0]]
   stretch = np.mean([np.linalg.norm(d @ f.T, axis=1) - np.linalg.norm(d, axis=1)
                      for f in gradients], axis=0)
   np.testing.assert_allclose(targets.pair_distance_change(initial, trajectory, pairs, box),
                              stretch, atol=1e-12)
-  # The neighbour-mean displacement of an interior site (symmetric shell) is its own.
+  # The neighbor-mean displacement of an interior site (symmetric shell) is its own.
   interior = np.all((initial > 6.5) & (initial < 9.5), axis=1)
   np.testing.assert_allclose(
       targets.cage_relative_displacement(initial, trajectory, box)[interior], 0.0, atol=1e-12)
@@ -56,7 +56,7 @@ def test_uniform_stretch_gives_the_closed_form_e():
   initial = cubic_lattice(4, offset=6.0)
   strain = 0.05
   trajectory = (initial * np.array([1.0 + strain, 1.0, 1.0]))[None]
-  pairs = graphs.neighbour_pairs(initial, box, 2.0)
+  pairs = graphs.neighbor_pairs(initial, box, 2.0)
   d = initial[pairs[:, 1]] - initial[pairs[:, 0]]
   expected = np.sqrt(((1 + strain) * d[:, 0]) ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2) - np.linalg.norm(
       d, axis=1)
@@ -74,7 +74,7 @@ def test_uniform_translation_gives_zero_c_r_d_and_e():
   args = (sample.initial_positions, trajectory, sample.box)
   for kind, function in NODE_FUNCTIONS.items():
     np.testing.assert_allclose(function(*args), 0.0, atol=1e-9, err_msg=kind)
-  pairs = graphs.neighbour_pairs(sample.initial_positions, sample.box, 2.0)
+  pairs = graphs.neighbor_pairs(sample.initial_positions, sample.box, 2.0)
   np.testing.assert_allclose(targets.pair_distance_change(*args[:2], pairs, sample.box), 0.0,
                              atol=1e-12)
   np.testing.assert_allclose(targets.displacement(*args[:2]),
@@ -84,7 +84,7 @@ def test_uniform_translation_gives_zero_c_r_d_and_e():
 
 
 def test_one_displaced_particle_gives_the_expected_c_d_and_r():
-  # Periodic simple cubic lattice, spacing 1: within 1.6 every site has 6 neighbours at 1
+  # Periodic simple cubic lattice, spacing 1: within 1.6 every site has 6 neighbors at 1
   # and 12 at sqrt(2), a symmetric shell with sum_j d d^T = 10 I.
   box = np.full(3, 6.0)
   initial = cubic_lattice(6, offset=0.5)
@@ -104,17 +104,17 @@ def test_one_displaced_particle_gives_the_expected_c_d_and_r():
   assert c[moved] == pytest.approx(size)
   np.testing.assert_allclose(c[nearest | second], size / 18)
   np.testing.assert_allclose(c[others], 0.0, atol=1e-15)
-  # R: the cage of `moved` stays put; a neighbour's symmetric cage moves by delta / 18.
+  # R: the cage of `moved` stays put; a neighbor's symmetric cage moves by delta / 18.
   np.testing.assert_allclose(targets.strain_relative_displacement(*args), c, atol=1e-12)
-  # D^2_min of `moved`: all 18 neighbours move by -delta relative to it, and no strain fits
-  # a uniform shift of a symmetric shell. A neighbour at offset d sees one neighbour move by
+  # D^2_min of `moved`: all 18 neighbors move by -delta relative to it, and no strain fits
+  # a uniform shift of a symmetric shell. A neighbor at offset d sees one neighbor move by
   # delta; the best strain, G = delta d^T / 10, leaves |delta|^2 (1 - |d|^2 / 10).
   d = targets.nonaffine_displacement(*args)
   assert d[moved] == pytest.approx(np.sqrt(18) * size)
   np.testing.assert_allclose(d[nearest], np.sqrt(0.9) * size)
   np.testing.assert_allclose(d[second], np.sqrt(0.8) * size)
   np.testing.assert_allclose(d[others], 0.0, atol=1e-12)
-  # Eq. 16 with r_f = 1.35: the sphere around a site holds it and its 6 nearest neighbours.
+  # Eq. 16 with r_f = 1.35: the sphere around a site holds it and its 6 nearest neighbors.
   field = targets.local_average_displacement(*args)[0]
   np.testing.assert_allclose(field[moved], delta / 7)
   np.testing.assert_allclose(field[nearest], np.broadcast_to(delta / 7, (6, 3)))
@@ -173,6 +173,6 @@ def test_targets_on_the_authors_sample():
             for kind in targets.NODE_TARGETS}
   for kind, value in values.items():
     assert value.shape == (4096,) and np.all(np.isfinite(value)) and np.all(value >= 0), kind
-  # Relative to the neighbours, a particle moves less than in the lab frame on average.
+  # Relative to the neighbors, a particle moves less than in the lab frame on average.
   assert values['C'].mean() < values['S'].mean() and values['R'].mean() < values['S'].mean()
   assert np.corrcoef(values['S'], values['C'])[0, 1] > 0.5

@@ -24,11 +24,11 @@ def brute_force_pairs(positions, box, cutoff):
 
 
 @pytest.mark.parametrize('seed', [0, 1, 2])
-def test_neighbour_pairs_equal_brute_force_under_periodic_boundaries(seed):
+def test_neighbor_pairs_equal_brute_force_under_periodic_boundaries(seed):
   sample = synthetic.random_sample(300, seed=seed)
   shifted = sample.initial_positions + sample.box * np.random.default_rng(seed).integers(
       -2, 3, size=sample.initial_positions.shape)  # Unwrapped input is wrapped first.
-  pairs = graphs.neighbour_pairs(shifted, sample.box, 2.0)
+  pairs = graphs.neighbor_pairs(shifted, sample.box, 2.0)
   assert set(map(tuple, pairs.tolist())) == brute_force_pairs(sample.initial_positions,
                                                               sample.box, 2.0)
   assert np.all(pairs[:, 0] < pairs[:, 1])
@@ -37,10 +37,10 @@ def test_neighbour_pairs_equal_brute_force_under_periodic_boundaries(seed):
 def test_cutoff_is_strict_and_no_self_edges():
   box = np.full(3, 6.0)
   positions = np.array([[0.5, 0.5, 0.5], [2.5, 0.5, 0.5], [5.5, 0.5, 0.5], [0.5, 3.0, 0.5]])
-  pairs = {tuple(p) for p in graphs.neighbour_pairs(positions, box, 2.0).tolist()}
+  pairs = {tuple(p) for p in graphs.neighbor_pairs(positions, box, 2.0).tolist()}
   assert pairs == {(0, 2)}  # 0-1 at exactly 2.0 is out; 0-2 at 1.0 across the boundary is in.
   with pytest.raises(ValueError, match='exceeds half the box'):
-    graphs.neighbour_pairs(positions, box, 3.5)
+    graphs.neighbor_pairs(positions, box, 3.5)
 
 
 def test_directed_edges_are_lexicographic_and_features_antisymmetric():
@@ -60,7 +60,7 @@ def test_targets_of_a_translation_and_of_one_displaced_particle():
   runs = np.stack([sample.initial_positions + shift] * 3)
   np.testing.assert_allclose(targets.displacement(sample.initial_positions, runs),
                              np.linalg.norm(shift))
-  pairs = graphs.neighbour_pairs(sample.initial_positions, sample.box, 2.0)
+  pairs = graphs.neighbor_pairs(sample.initial_positions, sample.box, 2.0)
   np.testing.assert_allclose(
       targets.pair_distance_change(sample.initial_positions, runs, pairs, sample.box), 0,
       atol=1e-12)

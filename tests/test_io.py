@@ -7,6 +7,7 @@ import pytest
 
 from botan_jax import input_pipeline
 from botan_jax import io
+from botan_jax import layout
 from botan_jax import system
 from botan_jax import targets
 from tests import conftest
@@ -25,7 +26,7 @@ def test_botan_npz_reader_fills_box_time_and_temperature():
 
 def test_find_files_by_glob_and_time_index_in_natural_order():
   files = io.find_files(f'{conftest.botan_small("train")}/*.npz', time_index=7)
-  ids = [io.parse_botan_name(p)['config_id'] for p in files]
+  ids = [layout.parse_dataset_name(p)['config_id'] for p in files]
   assert ids == list(range(1, 11))
 
 

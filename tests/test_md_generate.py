@@ -143,7 +143,7 @@ def test_tiny_preset_resumes_and_writes_loadable_files(tmp_path, monkeypatch):
       assert data['start_velocities'].shape == (config.num_replicas, 256, 3)
       assert int(data['seed']) == config.seed
     propensity = targets.displacement(sample.initial_positions, sample.trajectory_positions)
-    pairs = graphs.neighbour_pairs(sample.initial_positions, sample.box, system.EDGE_CUTOFF)
+    pairs = graphs.neighbor_pairs(sample.initial_positions, sample.box, system.EDGE_CUTOFF)
     bonds = targets.pair_distance_change(sample.initial_positions,
                                          sample.trajectory_positions, pairs, sample.box)
     assert np.isfinite(propensity).all() and propensity.min() > 0

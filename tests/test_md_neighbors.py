@@ -1,4 +1,4 @@
-"""The host k-d tree neighbour builder against brute force and under jit/vmap."""
+"""The host k-d tree neighbor builder against brute force and under jit/vmap."""
 
 import jax
 import jax.numpy as jnp

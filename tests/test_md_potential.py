@@ -9,7 +9,7 @@ from jax_md import quantity
 from botan_jax import system
 from botan_jax.md import potential, protocol
 
-# jax-md's own neighbour pruning scatters int64 indices into int32 under x64.
+# jax-md's own neighbor pruning scatters int64 indices into int32 under x64.
 pytestmark = pytest.mark.filterwarnings('ignore:scatter inputs have incompatible types')
 
 # Paper parameters written out again, so that the reference shares nothing with

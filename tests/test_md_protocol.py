@@ -8,7 +8,7 @@ from jax_md import simulate
 
 from botan_jax.md import protocol
 
-# jax-md's own neighbour pruning scatters int64 indices into int32 under x64.
+# jax-md's own neighbor pruning scatters int64 indices into int32 under x64.
 pytestmark = pytest.mark.filterwarnings('ignore:scatter inputs have incompatible types')
 
 
@@ -65,7 +65,7 @@ def test_nvt_then_nve_conserves_energy_and_momentum():
 @pytest.mark.parametrize('neighbor_builder', ['kdtree', 'jax_md'])
 def test_overflowing_neighbor_list_is_never_used(neighbor_builder):
   """A list at exact capacity overflows; the loop stops at the last good step."""
-  num_particles = 343  # a full 7^3 lattice: every particle starts with the same neighbours
+  num_particles = 343  # a full 7^3 lattice: every particle starts with the same neighbors
   tight = protocol.make_simulation(num_particles, capacity_multiplier=1.0,
                                    neighbor_builder=neighbor_builder)
   loose = protocol.make_simulation(num_particles, capacity_multiplier=2.0,

@@ -57,6 +57,7 @@ from matplotlib import ticker
 from botan_jax import errors
 from botan_jax import graphs
 from botan_jax import inference
+from botan_jax import layout
 from botan_jax import io
 from botan_jax import metrics
 from botan_jax import sweeps
@@ -811,7 +812,7 @@ def _pair_values(sample: io.Sample, prediction: dict[str, np.ndarray] | None,
   """
   is_a = sample.types == system.ParticleType.A
   if prediction is None:
-    pairs = graphs.neighbour_pairs(sample.initial_positions, sample.box, cutoff)
+    pairs = graphs.neighbor_pairs(sample.initial_positions, sample.box, cutoff)
     pairs = pairs[is_a[pairs[:, 0]] & is_a[pairs[:, 1]]]
     values = dict(actual=targets.pair_distance_change(
         sample.initial_positions, sample.trajectory_positions, pairs, sample.box))
@@ -874,7 +875,7 @@ def pdf_of_e(data_pattern: str, predictions: str | None = None,
 
 def _temperature(path: str) -> float:
   """The temperature of a dataset file, from its BOTAN name or else its content."""
-  name = io.parse_botan_name(path)
+  name = layout.parse_dataset_name(path)
   temperature = name['temperature'] if name else io.load_sample(path).temperature
   if temperature is None:
     raise errors.ConfigError(f'{path}: no temperature in the file or its name.')

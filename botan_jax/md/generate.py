@@ -22,7 +22,7 @@ Each configuration's random draws (lattice, melt velocities, replica
 velocities) come from (seed, configuration id) alone. The trajectories are
 reproduced bit for bit only by a rerun with the same batching and no
 interruption: a resume restarts the Nose-Hoover chain at rest and rebuilds
-neighbour lists at other steps, and batch-mates share list rebuilds, so the
+neighbor lists at other steps, and batch-mates share list rebuilds, so the
 round-off differs and the chaotic dynamics carry it to a different, equally
 valid trajectory (same ensemble, same protocol).
 """

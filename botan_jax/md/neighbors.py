@@ -1,8 +1,8 @@
-"""Dense neighbour lists built on the host by a periodic k-d tree (the CPU path).
+"""Dense neighbor lists built on the host by a periodic k-d tree (the CPU path).
 
 A builder of jax-md's `partition.NeighborList` in Dense format (row i holds the
-neighbours of particle i, padded with N), so that the potential and the
-integrators keep using jax-md's neighbour-list machinery; only the build
+neighbors of particle i, padded with N), so that the potential and the
+integrators keep using jax-md's neighbor-list machinery; only the build
 differs. jax-md builds a list with a cell list whose candidates (27 cells,
 padded) are compacted by a scatter of several million entries, which XLA runs
 slowly on CPUs (0.34 s for 4096 particles on the 2-core CPU). Here the build
@@ -24,7 +24,7 @@ from scipy import spatial
 
 def neighbor_rows(position: np.ndarray, box_length: float, radius: float,
                   max_neighbors: int) -> tuple[np.ndarray, np.int32]:
-  """Neighbours of every particle within `radius` (minimum image), on the host.
+  """Neighbors of every particle within `radius` (minimum image), on the host.
 
   Args:
     position: (N, 3) positions, normally in [0, L); they are wrapped into
@@ -35,8 +35,8 @@ def neighbor_rows(position: np.ndarray, box_length: float, radius: float,
     max_neighbors: M, columns of the result.
 
   Returns:
-    (N, M) int32 rows padded with N (a row with more than M neighbours is
-    truncated), and the largest number of neighbours of a particle.
+    (N, M) int32 rows padded with N (a row with more than M neighbors is
+    truncated), and the largest number of neighbors of a particle.
 
   Raises:
     FloatingPointError: if a position is not finite (the integration blew up).
@@ -47,7 +47,7 @@ def neighbor_rows(position: np.ndarray, box_length: float, radius: float,
     bad = np.nonzero(~np.isfinite(position).all(axis=1))[0]
     raise FloatingPointError(
         f'Non-finite positions of {bad.size} particles (first: {bad[:5].tolist()}) at a '
-        'neighbour-list build: the integration blew up (time step too large, or '
+        'neighbor-list build: the integration blew up (time step too large, or '
         'overlapping particles in the start configuration).')
   position = np.mod(position, box_length)
   position[position >= box_length] = 0.0  # np.mod rounds -1e-17 up to exactly L.

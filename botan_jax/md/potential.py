@@ -1,4 +1,4 @@
-"""Kob-Andersen shifted-force Lennard-Jones potential on jax-md neighbour lists.
+"""Kob-Andersen shifted-force Lennard-Jones potential on jax-md neighbor lists.
 
 The pair energy (paper Eq. 8) is the Lennard-Jones potential V(r) shifted so
 that both the energy and the force vanish at the cut-off r_c = 2.5 sigma_ab:
@@ -64,7 +64,7 @@ def shifted_force_lennard_jones(r: jnp.ndarray, sigma: jnp.ndarray, epsilon: jnp
 
   Returns:
     Pair energies with the shape of `r`: zero for r >= 2.5 sigma and for r = 0
-    (padding entries of a neighbour list), with finite gradients everywhere.
+    (padding entries of a neighbor list), with finite gradients everywhere.
   """
   cutoff = system.CUTOFF_IN_SIGMA * sigma
   inside = (r > 0) & (r < cutoff)
@@ -115,7 +115,7 @@ def check_box(box_length: float, skin: float) -> None:
   """Raises ValueError unless the box holds the cut-off sphere plus skin.
 
   The minimum-image convention needs L > 2 (r_c + skin) so that each pair
-  within the neighbour-list radius is counted once.
+  within the neighbor-list radius is counted once.
   """
   needed = 2.0 * (max_cutoff() + skin)
   if box_length <= needed:
@@ -127,7 +127,7 @@ def check_box(box_length: float, skin: float) -> None:
 
 def kob_andersen_energy(displacement_fn: space.DisplacementFn,
                         types: np.ndarray) -> Callable[..., jnp.ndarray]:
-  """Total potential energy of the mixture on a jax-md neighbour list.
+  """Total potential energy of the mixture on a jax-md neighbor list.
 
   Args:
     displacement_fn: periodic displacement of the box (`space.periodic`).
@@ -147,7 +147,7 @@ def kob_andersen_energy(displacement_fn: space.DisplacementFn,
 
 
 def kob_andersen_force(box_length: float, types: np.ndarray) -> Callable[..., jnp.ndarray]:
-  """Analytic forces of the mixture on a jax-md neighbour list.
+  """Analytic forces of the mixture on a jax-md neighbor list.
 
   Equal to -grad of `kob_andersen_energy` but evaluated pair by pair, which
   avoids the scatter of reverse-mode differentiation: with a Dense or Sparse
@@ -199,7 +199,7 @@ def kob_andersen_force(box_length: float, types: np.ndarray) -> Callable[..., jn
 
 def check_neighbor_options(neighbor_format: str, builder: str, capacity_multiplier: float,
                            builders: tuple[str, ...] = NEIGHBOR_BUILDERS) -> None:
-  """Raises ValueError unless the neighbour-list options go together.
+  """Raises ValueError unless the neighbor-list options go together.
 
   Args:
     neighbor_format: one of NEIGHBOR_FORMATS.
@@ -213,7 +213,7 @@ def check_neighbor_options(neighbor_format: str, builder: str, capacity_multipli
   if builder not in builders:
     raise ValueError(f'neighbor_builder must be one of {builders}, got {builder!r}.')
   if builder == 'kdtree' and neighbor_format != 'dense':
-    raise ValueError(f'The kdtree neighbour builder writes dense lists only, got '
+    raise ValueError(f'The kdtree neighbor builder writes dense lists only, got '
                      f'neighbor_format={neighbor_format!r}.')
   if capacity_multiplier < 1.0:
     raise ValueError(f'capacity_multiplier must be >= 1, got {capacity_multiplier}.')
@@ -223,7 +223,7 @@ def kob_andersen_neighbor_list(displacement_fn: space.DisplacementFn, box_length
                                skin: float, neighbor_format: str = 'dense',
                                capacity_multiplier: float = 1.25,
                                builder: str = 'jax_md') -> partition.NeighborListFns:
-  """Neighbour list of radius r_c(A-A) + skin in jax-md's format.
+  """Neighbor list of radius r_c(A-A) + skin in jax-md's format.
 
   The list is rebuilt on every `update`: the caller decides when (see
   `protocol`), so that a batch of systems shares one decision. Positions given
@@ -244,7 +244,7 @@ def kob_andersen_neighbor_list(displacement_fn: space.DisplacementFn, box_length
   radius = max_cutoff() + skin
   if builder == 'kdtree':
     return neighbors.kdtree_neighbor_list(box_length, radius, capacity_multiplier)
-  # With fewer than 4 cells per side the 27 neighbouring cells hold more
+  # With fewer than 4 cells per side the 27 neighboring cells hold more
   # candidates than the whole box: all pairs are cheaper (2.6x at N = 1000).
   return partition.neighbor_list(
       displacement_fn, box_length, r_cutoff=radius, dr_threshold=0.0,

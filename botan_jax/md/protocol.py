@@ -12,7 +12,7 @@ For a batch of B independent configurations of the Kob-Andersen mixture:
      requested steps.
 
 Every batched array has a leading system axis. The batch is split over the
-local devices with `jax.shard_map` (one device takes the same path). Neighbour
+local devices with `jax.shard_map` (one device takes the same path). Neighbor
 lists carry a skin: a batch rebuilds its lists when any particle of any system
 has moved more than skin/2 since the last build, and a list that overflows is
 never used: the loop stops at the last good step, the lists are reallocated
@@ -39,7 +39,7 @@ from botan_jax import system
 from botan_jax.md import potential
 
 BATCH_AXIS = 'batch'
-# Extra neighbour slots per particle (Sparse: per particle and list) added on
+# Extra neighbor slots per particle (Sparse: per particle and list) added on
 # each failed reallocation.
 CAPACITY_STEP = 4
 
@@ -106,12 +106,12 @@ class Simulation:
     types: (N,) particle types; the first round(0.8 N) are A.
     box_length: edge L of the cubic box.
     dt: time step.
-    skin: neighbour-list skin.
+    skin: neighbor-list skin.
     mesh: one-axis mesh over the local devices; batches are split along it.
     displacement_fn: periodic displacement.
     energy_fn: `energy_fn(positions, neighbor) -> scalar`, total potential energy.
     force_fn: `force_fn(positions, neighbor) -> (N, 3)`.
-    neighbor_fn: jax-md neighbour-list functions (radius r_c + skin).
+    neighbor_fn: jax-md neighbor-list functions (radius r_c + skin).
     nvt: jax-md Nose-Hoover (init_fn, apply_fn), wrapping positions into the box.
     nve: jax-md velocity-Verlet (init_fn, apply_fn), positions left unwrapped.
     advance_nvt: compiled batched NVT loop (see `_make_advance`).
@@ -205,7 +205,7 @@ def float_precision(precision: str) -> Iterator[None]:
   """Runs the block with 64-bit floats on ('float64') or off ('float32'), in every thread.
 
   `jax.enable_x64` alone is thread-local, while XLA runs the host callbacks of a
-  compiled loop (the k-d tree neighbour builds) in threads of its own: there
+  compiled loop (the k-d tree neighbor builds) in threads of its own: there
   the callback's arguments were canonicalised to float32, so a float64
   position just below L reached the host rounded to float32(L) > L. The
   process-wide flag is set for the block and restored after it.
@@ -247,7 +247,7 @@ def _make_advance(neighbor_fn: partition.NeighborListFns, displacement_fn: space
   Returns:
     A jitted function of
       state: batched integrator state, leading axis B (a multiple of the devices);
-      nbrs: batched neighbour lists;
+      nbrs: batched neighbor lists;
       first_steps: (devices,) int32, the step each device's share starts from;
       last_step: int32 scalar;
       schedule: array passed unchanged to `step_fn`;
@@ -307,9 +307,9 @@ def make_simulation(num_particles: int, density: float = system.DENSITY,
     num_particles: N.
     density: number density; the box edge is (N / density)^(1/3).
     dt: time step.
-    skin: neighbour-list skin beyond r_c = 2.5.
+    skin: neighbor-list skin beyond r_c = 2.5.
     neighbor_format: 'dense', 'sparse' or 'ordered_sparse'.
-    capacity_multiplier: spare neighbour-list capacity over the occupancy.
+    capacity_multiplier: spare neighbor-list capacity over the occupancy.
     neighbor_builder: 'jax_md', 'kdtree' (host k-d tree, Dense lists, fast on
       CPUs) or 'auto': 'kdtree' when the devices are CPUs and the format is
       Dense, else 'jax_md'.
@@ -379,7 +379,7 @@ def make_simulation(num_particles: int, density: float = system.DENSITY,
 
 def allocate_neighbors(sim: Simulation, positions: jnp.ndarray, template_index: int = 0,
                        extra_capacity: int = 0) -> partition.NeighborList:
-  """Batched neighbour lists of one common capacity that hold every system.
+  """Batched neighbor lists of one common capacity that hold every system.
 
   The capacity is measured on system `template_index` (times the capacity
   multiplier, plus `extra_capacity` slots); while any system overflows it, the
@@ -401,7 +401,7 @@ def allocate_neighbors(sim: Simulation, positions: jnp.ndarray, template_index: 
       return nbrs
     template_index = int(np.argmax(overflowed))
     extra_capacity += CAPACITY_STEP
-    logging.info('Neighbour list of system %d overflows at capacity %d; adding %d slots.',
+    logging.info('Neighbor list of system %d overflows at capacity %d; adding %d slots.',
                  template_index, template.max_occupancy, extra_capacity)
 
 
@@ -428,7 +428,7 @@ def _run(sim: Simulation, advance: Callable[..., tuple], stage: str, state, nbrs
       # system does not reallocate (and recompile) at every rebuild.
       extra_capacity += CAPACITY_STEP
       overflowed = np.asarray(nbrs.did_buffer_overflow) != 0
-      logging.info('%s: neighbour list overflowed at step %d; reallocating with %d extra slots.',
+      logging.info('%s: neighbor list overflowed at step %d; reallocating with %d extra slots.',
                    stage, int(reached.min()), extra_capacity)
       nbrs = allocate_neighbors(sim, state.position, int(np.argmax(overflowed)), extra_capacity)
     if on_progress is not None:

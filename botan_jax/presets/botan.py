@@ -90,7 +90,7 @@ def get_config(preset: str = 'T044_t4120') -> ml_collections.ConfigDict:
   # accelerators: float32 parameters, sums and outputs).
   config.model.dtype = 'float32'
 
-  # Node target: 'S' (propensity), or the neighbour-relative 'R', 'D' or 'C'
+  # Node target: 'S' (propensity), or the neighbor-relative 'R', 'D' or 'C'
   # of botan_jax.targets (paper Sec. V C).
   config.node_target = 'S'
   config.loss_p = 0.0 if pretrain else 0.4
