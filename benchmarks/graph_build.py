@@ -15,11 +15,12 @@ import time
 
 import numpy as np
 
+import benchmarks
 from botan_jax import input_pipeline
 from botan_jax import io
 
-DEFAULT_FILE = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data', 'botan_small',
-                            'T0.44', 'test', 'isoconfig_N4096T0.44_401_tc07.npz')
+DEFAULT_FILE = benchmarks.shared_path('data', 'botan_small', 'T0.44', 'test',
+                                      'isoconfig_N4096T0.44_401_tc07.npz')
 
 
 def main() -> None:

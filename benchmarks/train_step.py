@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import benchmarks
 from benchmarks import xla_profile
 from botan_jax import graphs
 from botan_jax import input_pipeline
@@ -41,10 +42,9 @@ from botan_jax import io
 from botan_jax import model_setup
 from botan_jax import system
 from botan_jax import train
-from configs import botan
+from botan_jax.presets import botan
 
-DEFAULT_DATA = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data', 'botan_small',
-                            'T0.44', 'train')
+DEFAULT_DATA = benchmarks.shared_path('data', 'botan_small', 'T0.44', 'train')
 
 
 def random_sample(seed: int) -> io.Sample:

@@ -169,12 +169,7 @@ def load(source: str) -> tuple[dict, dict, CheckpointRef | None]:
   """
   if source.startswith('pyg:'):
     check_init_source(source)
-    return pyg_import.load_params(source[len('pyg:'):]), {}, None
+    return pyg_import.read_params(source[len('pyg:'):]), {}, None
   mngr, step = find_checkpoint(source)
   state, meta = restore(mngr, step=step)
   return jax.tree.map(np.asarray, state['params']), meta, reference(mngr, step)
-
-
-def load_params(source: str) -> dict:
-  """Model parameters from 'pyg:PATH' (the authors' weights) or a checkpoint path."""
-  return load(source)[0]

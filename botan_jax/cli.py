@@ -140,17 +140,20 @@ def _mode(config: ml_collections.ConfigDict) -> str:
 def _check(mode: str, config: ml_collections.ConfigDict) -> None:
   """The checks of what was asked that can run before any work; each failure is a user error.
 
-  The checks called here (train.validate_config, train.check_resumable and
+  The checks called here (train.validate_config, run_files.check_resumable and
   the checkpoint look-ups) raise plain ValueError or FileNotFoundError, made
   user errors by `errors.as_user_errors` for these calls only.
   """
   # pylint: disable=g-import-not-at-top
   with errors.as_user_errors(ValueError, FileNotFoundError):
     if mode == 'train':
+      from botan_jax import model_setup
+      from botan_jax import run_files
       from botan_jax import train
       workdir = _required('workdir', mode)
       train_files, _ = train.validate_config(config)
-      train.check_resumable(config, workdir, [os.path.basename(p) for p in train_files])
+      run_files.check_resumable(config, workdir, [os.path.basename(p) for p in train_files],
+                                model_setup.graphs_per_step)
     elif mode == 'evaluate':
       _check_model_source(mode, config)
     elif mode == 'predict':

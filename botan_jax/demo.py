@@ -17,6 +17,7 @@ from absl import logging
 
 from botan_jax import inference
 from botan_jax import io
+from botan_jax import layout
 from botan_jax import train
 from botan_jax.analysis import figures
 from botan_jax.md import generate
@@ -29,10 +30,9 @@ def run_demo(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   generate.generate(config.generate, data_dir)
 
   train_config = config.train.copy_and_resolve_references()
-  split = os.path.join(data_dir, f'T{config.generate.temperature:.2f}')
-  pattern = f'*_tc{train_config.data.time_index:02d}.npz'
-  train_config.data.train_pattern = os.path.join(split, 'train', pattern)
-  train_config.data.test_pattern = os.path.join(split, 'test', pattern)
+  pattern = lambda split: layout.dataset_pattern(data_dir, config.generate.temperature, split,
+                                                 train_config.data.time_index)
+  train_config.data.train_pattern, train_config.data.test_pattern = pattern('train'), pattern('test')
   train.train_and_evaluate(train_config, run_dir)
   evaluation = inference.evaluate(train_config, run_dir)
 

@@ -100,6 +100,12 @@ def padding_budget(num_nodes: int, num_edges: int, multiple: int = 256,
   return round_up(grow(num_nodes) + 1), round_up(max(grow(num_edges), 1))
 
 
+def budget_for(unpadded: list[jraph.GraphsTuple]) -> tuple[int, int]:
+  """The padding budget (nodes, edges) that fits every unpadded graph of `unpadded`."""
+  return padding_budget(max(int(g.n_node[0]) for g in unpadded),
+                        max(int(g.n_edge[0]) for g in unpadded))
+
+
 def choose_budget(num_nodes: int, num_edges: int, budgets: Iterable[tuple[int, int]],
                   headroom: float = 0.05) -> tuple[int, int]:
   """The padding budget for one graph of `num_nodes` and `num_edges`, reusing a compiled one.

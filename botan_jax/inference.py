@@ -20,10 +20,11 @@ settings used.
 """
 
 import dataclasses
+import glob
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jax
@@ -36,6 +37,7 @@ from botan_jax import errors
 from botan_jax import graphs
 from botan_jax import input_pipeline
 from botan_jax import io
+from botan_jax import layout
 from botan_jax import metrics
 from botan_jax import model_setup
 from botan_jax import run_settings
@@ -115,7 +117,7 @@ def output_paths(inputs: list[str], output: str) -> list[str]:
       raise errors.ConfigError(f'--output {output} names one file, but {len(inputs)} inputs match; '
                        'give a directory.')
     return [output]
-  destinations = [os.path.join(output, os.path.splitext(os.path.basename(p))[0] + '_pred.npz')
+  destinations = [os.path.join(output, layout.prediction_name(p))
                   for p in inputs]
   first_input = {}
   for path, destination in zip(inputs, destinations):
@@ -124,6 +126,35 @@ def output_paths(inputs: list[str], output: str) -> list[str]:
                        f'{destination}; predict them into separate --output directories.')
     first_input[destination] = path
   return destinations
+
+
+def load_prediction(path: str) -> dict[str, np.ndarray]:
+  """The arrays of one prediction file that `predict` wrote (keys in the module docstring)."""
+  if not os.path.isfile(path):
+    raise errors.NotFoundError(f'{path}: no such prediction file (write one with --mode=predict).')
+  with np.load(path) as arrays:
+    return {k: arrays[k] for k in arrays.files}
+
+
+def prediction_files(inputs: Sequence[str]) -> list[str]:
+  """The predict outputs named by `inputs`: files, directories (their *_pred.npz) or globs.
+
+  Raises:
+    FileNotFoundError: if an entry matches no file.
+  """
+  files = []
+  for entry in inputs:
+    if os.path.isdir(entry):
+      matches = sorted(glob.glob(os.path.join(glob.escape(entry), '*' + layout.PREDICTION_SUFFIX)))
+    elif os.path.isfile(entry):
+      matches = [entry]
+    else:
+      matches = sorted(p for p in glob.glob(entry) if os.path.isfile(p))
+    if not matches:
+      raise errors.NotFoundError(f'{entry}: matches no prediction file (*_pred.npz; write them '
+                                 'with --mode=predict).')
+    files.extend(matches)
+  return files
 
 
 def model_digest(params: Any, config: ml_collections.ConfigDict) -> str:
@@ -225,7 +256,7 @@ def predict(config: ml_collections.ConfigDict, workdir: str | None, input_patter
   if not loaded and len(todo) == len(inputs):
     raise io.DataError(f'{input_pattern}: none of the {len(inputs)} inputs could be read (each '
                        'is named above); nothing was predicted.')
-  budget = input_pipeline.padding_budget_of(list(loaded.values())) if loaded else None
+  budget = graphs.budget_for(list(loaded.values())) if loaded else None
   predict_fn = model_setup.make_predict_fn(model_setup.create_model(config))
   for k, (path, destination) in enumerate([(p, d) for p, d in todo if p in loaded]):
     graph = loaded[path]
@@ -260,7 +291,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str,
   test_files = io.find_files(config.data.test_pattern, config.data.time_index)
   test_set = input_pipeline.load_graph_set(
       test_files, model_setup.graph_spec(config), model_setup.cache_dir(config),
-      time_index=config.data.pickle_time_index, require_targets=True)
+      pickle_time_index=config.data.pickle_time_index, require_targets=True)
   predict_fn = model_setup.make_predict_fn(model_setup.create_model(config))
   evaluation = model_setup.evaluate_graphs(predict_fn, loaded.params, test_set)
   ref = loaded.checkpoint
@@ -268,7 +299,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str,
       checkpoint=dict(kind=ref.kind, step=ref.step, epoch=loaded.epoch, directory=ref.directory),
       test_files=list(test_files), settings=run_settings.reported(config),
       settings_from=loaded.origin)
-  io.save_json(os.path.join(workdir, 'evaluation.json'), evaluation)
+  io.save_json(layout.run_file(workdir, layout.EVALUATION_FILE), evaluation)
   epoch = '' if loaded.epoch is None else f' (epoch {loaded.epoch})'
   logging.info('Evaluated checkpoint %s%s of %s on %d test files: Pearson %s (type A) %.4f, '
                'E (A-A, r(0)<%.2f) %.4f.', ref, epoch, workdir, len(test_files),

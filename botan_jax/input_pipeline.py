@@ -74,8 +74,8 @@ def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.Graphs
       n_edge=np.array([num_edges], np.int32), globals=None)
 
 
-def _cache_path(path: str, spec: GraphSpec, cache_dir: str, time_index: int | None) -> str:
-  key = json.dumps([io.file_fingerprint(path), dataclasses.asdict(spec), time_index,
+def _cache_path(path: str, spec: GraphSpec, cache_dir: str, pickle_time_index: int | None) -> str:
+  key = json.dumps([io.file_fingerprint(path), dataclasses.asdict(spec), pickle_time_index,
                     _CACHE_VERSION])
   digest = hashlib.sha1(key.encode()).hexdigest()[:16]
   return os.path.join(cache_dir, f'{os.path.basename(path)}.{digest}.graph.npz')
@@ -99,7 +99,7 @@ def _load_graph(path: str) -> jraph.GraphsTuple:
 
 
 def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None = None,
-               time_index: int | None = None) -> jraph.GraphsTuple:
+               pickle_time_index: int | None = None) -> jraph.GraphsTuple:
   """The example graph of one dataset file, from the cache when it holds it.
 
   Args:
@@ -107,20 +107,20 @@ def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None =
     spec: graph definition.
     cache_dir: where built graphs are kept (None: no cache). Entries are keyed
       by the file's `io.file_fingerprint`, by `spec` and, for pickles, by
-      `time_index`; an unreadable entry is rebuilt.
-    time_index: 0-based time index for DeepMind pickles.
+      `pickle_time_index`; an unreadable entry is rebuilt.
+    pickle_time_index: 0-based time index for DeepMind pickles.
   """
   cached = None
   if cache_dir is not None:
     # Only pickles hold several times; an npz is one graph whatever the index.
-    key_index = time_index if path.endswith(('.pickle', '.pkl')) else None
+    key_index = pickle_time_index if path.endswith(('.pickle', '.pkl')) else None
     cached = _cache_path(path, spec, cache_dir, key_index)
     if os.path.exists(cached):
       try:
         return _load_graph(cached)
       except (*io.NPZ_READ_ERRORS, KeyError) as err:
         logging.warning('%s: unreadable cache entry (%s); rebuilding it.', cached, err)
-  graph = make_graph(io.load_sample(path, time_index), spec)
+  graph = make_graph(io.load_sample(path, pickle_time_index), spec)
   if cached is not None:
     _save_graph(cached, graph)
   return graph
@@ -143,7 +143,7 @@ class GraphSet:
 
 def load_graph_set(files: list[str], spec: GraphSpec = GraphSpec(),
                    cache_dir: str | None = None, budget: tuple[int, int] | None = None,
-                   time_index: int | None = None, require_targets: bool = False) -> GraphSet:
+                   pickle_time_index: int | None = None, require_targets: bool = False) -> GraphSet:
   """Loads, pads to one budget and stacks the graphs of `files`.
 
   Args:
@@ -157,7 +157,7 @@ def load_graph_set(files: list[str], spec: GraphSpec = GraphSpec(),
   """
   loaded = []
   for k, path in enumerate(files):
-    loaded.append(load_graph(path, spec, cache_dir, time_index))
+    loaded.append(load_graph(path, spec, cache_dir, pickle_time_index))
     if (k + 1) % 50 == 0 or k + 1 == len(files):
       logging.info('Graphs: %d/%d loaded.', k + 1, len(files))
   with_targets = ['target' in g.nodes for g in loaded]
@@ -168,15 +168,9 @@ def load_graph_set(files: list[str], spec: GraphSpec = GraphSpec(),
     raise io.DataError(f'{files[with_targets.index(False)]} has no trajectories but '
                        f'{files[with_targets.index(True)]} has: one set cannot mix the two.')
   if budget is None:
-    budget = padding_budget_of(loaded)
+    budget = graphs.budget_for(loaded)
   padded = [graphs.pad(g, *budget) for g in loaded]
   return GraphSet(graphs=graphs.stack(padded), files=tuple(files))
-
-
-def padding_budget_of(loaded: list[jraph.GraphsTuple]) -> tuple[int, int]:
-  """The padding budget (nodes, edges) that fits every unpadded graph of `loaded`."""
-  return graphs.padding_budget(max(int(g.n_node[0]) for g in loaded),
-                               max(int(g.n_edge[0]) for g in loaded))
 
 
 def random_axis_transform(key: jax.Array) -> jax.Array:

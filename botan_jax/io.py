@@ -222,12 +222,12 @@ def _check_stored_time(stored: float, time_table: np.ndarray | None, name: dict[
         'regenerate it, or rename it to the tcXX of its time.')
 
 
-def read_deepmind_pickle(path: str | Path, time_index: int = 0) -> Sample:
-  """Reads one DeepMind glassy-dynamics pickle at the 0-based `time_index`.
+def read_deepmind_pickle(path: str | Path, pickle_time_index: int = 0) -> Sample:
+  """Reads one DeepMind glassy-dynamics pickle at the 0-based `pickle_time_index`.
 
   Raises:
     DataError: if the file is missing or unreadable, or holds no trajectory for
-      `time_index` (`test_large.pickle` holds only index 0).
+      `pickle_time_index` (`test_large.pickle` holds only index 0).
   """
   path = str(path)
   if not os.path.isfile(path):
@@ -242,17 +242,17 @@ def read_deepmind_pickle(path: str | Path, time_index: int = 0) -> Sample:
     raise DataError(f'{path}: expected a dict, got {type(data).__name__}.')
   _require(data, ('positions', 'types', 'box', 'trajectory_target_positions'), path)
   trajectories = data['trajectory_target_positions']
-  if not 0 <= time_index < len(trajectories):
+  if not 0 <= pickle_time_index < len(trajectories):
     raise DataError(
-        f'{path}: time index {time_index} absent; the file holds trajectories for '
+        f'{path}: time index {pickle_time_index} absent; the file holds trajectories for '
         f'indices 0..{len(trajectories) - 1}.')
   try:
     time = None
     if 'time' in data and 'time_indices' in data:
-      time = float(data['time'][data['time_indices'][time_index]])
+      time = float(data['time'][data['time_indices'][pickle_time_index]])
     initial = np.asarray(data['positions'], np.float64)
     box = np.asarray(data['box'], np.float64)
-    trajectory = np.asarray(trajectories[time_index], np.float64)
+    trajectory = np.asarray(trajectories[pickle_time_index], np.float64)
   except (ValueError, TypeError, IndexError, KeyError) as err:
     raise DataError(f'{path}: malformed contents ({err!r}).') from err
   return validate(Sample(
@@ -307,14 +307,15 @@ def find_files(pattern: str, time_index: int | None = None) -> list[str]:
   return matches
 
 
-def load_sample(path: str, time_index: int | None = None, box: float | None = None) -> Sample:
+def load_sample(path: str, pickle_time_index: int | None = None,
+                box: float | None = None) -> Sample:
   """Reads a BOTAN npz or a DeepMind pickle, chosen by the file suffix.
 
-  `time_index` is 0-based for pickles (default 0) and ignored for npz files,
+  `pickle_time_index` is 0-based for pickles (default 0) and ignored for npz files,
   whose single time is in the name.
   """
   if path.endswith(('.pickle', '.pkl')):
-    return read_deepmind_pickle(path, time_index or 0)
+    return read_deepmind_pickle(path, pickle_time_index or 0)
   if path.endswith('.npz'):
     return read_botan_npz(path, box=box)
   raise DataError(f'{path}: unknown format; expected .npz (BOTAN) or .pickle (DeepMind).')

@@ -22,6 +22,9 @@ APP_DIR = 'botan-jax'
 # Datasets.
 DATASET_NAME = re.compile(
     r'isoconfig_N(?P<n>\d+)T(?P<t>[\d.]+?)_(?P<id>\d+)_tc(?P<tc>\d+)\.npz$')
+DATASET_FILE = 'isoconfig_N{num_particles}T{temperature:.2f}_{config_id}_tc{time_index:02d}.npz'
+TEMPERATURE_DIR = 'T{temperature:.2f}'
+DEFAULT_DATA_DIR = 'data'  # Where the training presets look, relative to the current directory.
 SPLITS = ('train', 'test')
 GENERATOR_STATE_DIR = 'checkpoints'
 
@@ -35,6 +38,7 @@ EVALUATION_FILE = 'evaluation.json'
 
 # A sweep's folder.
 SWEEP_CONFIG_FILE = 'sweep_config.json'
+SWEEP_RUN_MARKER = 'sweep_run.json'  # In each finished run of a sweep.
 SWEEP_RUNS_FILE = 'runs.csv'
 SWEEP_RESULTS_FILE = 'results.csv'
 SWEEP_TABLE_FILE = 'results.md'
@@ -46,7 +50,8 @@ PREDICTION_SUFFIX = '_pred.npz'
 def dataset_file_name(num_particles: int | str, temperature: float, config_id: int | str,
                       time_index: int) -> str:
   """`isoconfig_N{N}T{T:.2f}_{id}_tc{XX:02d}.npz`; '*' for N or id makes it a glob."""
-  return f'isoconfig_N{num_particles}T{temperature:.2f}_{config_id}_tc{time_index:02d}.npz'
+  return DATASET_FILE.format(num_particles=num_particles, temperature=temperature,
+                             config_id=config_id, time_index=time_index)
 
 
 def parse_dataset_name(path: str) -> dict | None:
@@ -60,7 +65,7 @@ def parse_dataset_name(path: str) -> dict | None:
 
 def temperature_dir(data_dir: str, temperature: float) -> str:
   """`{data_dir}/T{T:.2f}`: one temperature's dataset."""
-  return os.path.join(data_dir, f'T{temperature:.2f}')
+  return os.path.join(data_dir, TEMPERATURE_DIR.format(temperature=temperature))
 
 
 def split_dir(data_dir: str, temperature: float, split: str) -> str:
@@ -74,6 +79,14 @@ def dataset_pattern(data_dir: str, temperature: float, split: str, time_index: i
   """The glob of one split's files at one time index, any N and id."""
   return os.path.join(split_dir(data_dir, temperature, split),
                       dataset_file_name('*', temperature, '*', time_index))
+
+
+def dataset_pattern_template(data_dir: str, split: str) -> str:
+  """`dataset_pattern` with `{temperature:.2f}` and `{time_index:02d}` left to fill in."""
+  if split not in SPLITS:
+    raise ValueError(f'split {split!r}; expected one of {SPLITS}')
+  name = DATASET_FILE.replace('{num_particles}', '*').replace('{config_id}', '*')
+  return os.path.join(data_dir, TEMPERATURE_DIR, split, name)
 
 
 def generator_state_dir(data_dir: str, temperature: float) -> str:

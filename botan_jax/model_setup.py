@@ -31,6 +31,13 @@ def create_model(config: ml_collections.ConfigDict) -> models.Botan:
       precision=m.precision or None, dtype=m.dtype)
 
 
+def graphs_per_step(config: ml_collections.ConfigDict) -> int:
+  """The global batch: `batch_size`, or 1 for BOTAN and 5 for NT-GNN (loss_p == 1)."""
+  if config.batch_size > 0:
+    return int(config.batch_size)
+  return 5 if config.loss_p == 1.0 else 1
+
+
 def graph_spec(config: ml_collections.ConfigDict) -> input_pipeline.GraphSpec:
   """How graphs are built: edge cut-off, evaluation bond cut-off (sigma_AA) and node target."""
   return input_pipeline.GraphSpec(edge_cutoff=config.data.edge_cutoff,

@@ -124,6 +124,6 @@ def load_state_dict(path: str) -> dict[str, np.ndarray]:
   raise io.DataError(f'{path}: unknown weight format; expected .npz or .pth.')
 
 
-def load_params(path: str) -> dict:
+def read_params(path: str) -> dict:
   """Flax parameters of `models.Botan` from the authors' weight file."""
   return state_dict_to_params(load_state_dict(path), source=path)

@@ -24,7 +24,6 @@ authors' weights ('pyg:PATH'), the paper's (`paper_settings`).
 """
 
 import dataclasses
-import json
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -34,6 +33,7 @@ from absl import logging
 
 from botan_jax import checkpoints
 from botan_jax import errors
+from botan_jax import run_files
 from botan_jax import system
 
 RUNTIME_MODEL_FIELDS = ('dtype', 'precision')  # model fields the command line may change.
@@ -147,14 +147,6 @@ class Loaded:
   epoch: int | None
 
 
-def _read_config_json(run_dir: str | None) -> dict[str, Any] | None:
-  path = os.path.join(run_dir, 'config.json') if run_dir else None
-  if path is None or not os.path.isfile(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
-
-
 def load(source: str) -> Loaded:
   """Parameters and settings of `source`: 'pyg:PATH' or anything
   `checkpoints.find_checkpoint` accepts (a run directory: its best checkpoint,
@@ -169,9 +161,9 @@ def load(source: str) -> Loaded:
   if 'settings' in meta:
     return Loaded(params, meta['settings'], f'the run {ref.run_dir or ref.directory} ({ref})',
                   ref, epoch)
-  saved = _read_config_json(ref.run_dir)
+  saved = run_files.read_config(ref.run_dir)
   if saved is not None:
-    return Loaded(params, of_config(saved), os.path.join(ref.run_dir, 'config.json'), ref,
+    return Loaded(params, of_config(saved), run_files.config_path(ref.run_dir), ref,
                   epoch)
   return Loaded(params, None, source, ref, epoch)
 

@@ -35,6 +35,7 @@ from absl import logging
 from botan_jax import errors
 from botan_jax import inference
 from botan_jax import io
+from botan_jax import layout
 from botan_jax import progress
 from botan_jax import train
 from botan_jax.presets import botan
@@ -122,7 +123,7 @@ def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.Co
   return result
 
 
-MARKER = 'sweep_run.json'
+MARKER = layout.SWEEP_RUN_MARKER
 # Fields that do not change what a finished run measured.
 BOOKKEEPING_FIELDS = ('eval_every_epochs', 'checkpoint_every_epochs', 'log_every_steps',
                       'log_every_s', 'tensorboard', 'data.cache_dir')
@@ -184,7 +185,7 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str,
     for run_cfg in configs:
       train.validate_config(run_cfg)
   os.makedirs(workdir, exist_ok=True)
-  with io.atomic_path(os.path.join(workdir, 'sweep_config.json')) as tmp, open(tmp, 'w') as f:
+  with io.atomic_path(os.path.join(workdir, layout.SWEEP_CONFIG_FILE)) as tmp, open(tmp, 'w') as f:
     f.write(config.to_json_best_effort(indent=2))
   field = config.ablation_field
   todo = [(run, cfg) for run, cfg in zip(runs, configs)
@@ -276,9 +277,9 @@ def write_tables(config: ml_collections.ConfigDict, workdir: str) -> list[dict[s
   """Writes runs.csv, results.csv and results.md from the finished runs; returns the run rows."""
   rows = collect(config, workdir)
   summary = summarize(rows)
-  _write_csv(os.path.join(workdir, 'runs.csv'), RUN_FIELDS, rows)
-  _write_csv(os.path.join(workdir, 'results.csv'), SUMMARY_FIELDS, summary)
-  with io.atomic_path(os.path.join(workdir, 'results.md')) as tmp, open(tmp, 'w') as f:
+  _write_csv(os.path.join(workdir, layout.SWEEP_RUNS_FILE), RUN_FIELDS, rows)
+  _write_csv(os.path.join(workdir, layout.SWEEP_RESULTS_FILE), SUMMARY_FIELDS, summary)
+  with io.atomic_path(os.path.join(workdir, layout.SWEEP_TABLE_FILE)) as tmp, open(tmp, 'w') as f:
     f.write(f'Test Pearson over seeds ({len(rows)} finished runs; best = highest, '
             'worst = lowest).\n\n')
     f.write(markdown_table(summary))
@@ -287,7 +288,7 @@ def write_tables(config: ml_collections.ConfigDict, workdir: str) -> list[dict[s
 
 def read_results(workdir: str) -> list[dict[str, Any]]:
   """The rows of `{workdir}/results.csv` with numbers parsed (value is '' without ablation)."""
-  path = os.path.join(workdir, 'results.csv')
+  path = os.path.join(workdir, layout.SWEEP_RESULTS_FILE)
   if not os.path.exists(path):
     raise errors.NotFoundError(f'{path}: no sweep results (run --mode=sweep first).')
   with open(path, newline='') as f:

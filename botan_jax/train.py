@@ -11,7 +11,6 @@ gives the update of one device on the same global batch.
 """
 
 import functools
-import json
 import math
 import os
 import time
@@ -34,9 +33,9 @@ from botan_jax import io
 from botan_jax import model_setup
 from botan_jax import models
 from botan_jax import progress
+from botan_jax import run_files
 from botan_jax import run_settings
 from botan_jax import targets
-from botan_jax import tensorboard
 
 DATA_AXIS = 'data'
 
@@ -62,13 +61,6 @@ def create_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransfo
   """Global-norm clipping, then Adam (as torch's clip_grad_norm_ and Adam)."""
   return optax.chain(optax.clip_by_global_norm(config.grad_clip_norm),
                      optax.adam(config.learning_rate, eps=config.adam_eps))
-
-
-def graphs_per_step(config: ml_collections.ConfigDict) -> int:
-  """The global batch: `batch_size`, or 1 for BOTAN and 5 for NT-GNN (loss_p == 1)."""
-  if config.batch_size > 0:
-    return int(config.batch_size)
-  return 5 if config.loss_p == 1.0 else 1
 
 
 def squared_errors(params: Any, graph: jraph.GraphsTuple, model: models.Botan,
@@ -190,9 +182,9 @@ def validate_config(config: ml_collections.ConfigDict) -> tuple[list[str], list[
   checkpoints.check_init_source(config.init_from)
   train_files = io.find_files(config.data.train_pattern, config.data.time_index)
   test_files = io.find_files(config.data.test_pattern, config.data.time_index)
-  if len(train_files) < graphs_per_step(config):
+  if len(train_files) < model_setup.graphs_per_step(config):
     raise ValueError(f'{config.data.train_pattern}: {len(train_files)} training files, fewer '
-                     f'than the {graphs_per_step(config)} graphs per step.')
+                     f'than the {model_setup.graphs_per_step(config)} graphs per step.')
   return train_files, test_files
 
 
@@ -202,7 +194,7 @@ def initial_state(config: ml_collections.ConfigDict, model: models.Botan,
   init_key, augment_key = jax.random.split(jax.random.PRNGKey(config.seed))
   params = jax.jit(model.init)(init_key, example)['params']
   if config.init_from:
-    loaded = checkpoints.load_params(config.init_from)
+    loaded = checkpoints.load(config.init_from)[0]
     if jax.tree.structure(loaded) != jax.tree.structure(params) or any(
         a.shape != b.shape for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(params))):
       raise ValueError(f'init_from {config.init_from}: parameters do not fit config.model.')
@@ -214,49 +206,6 @@ def initial_state(config: ml_collections.ConfigDict, model: models.Botan,
 def epoch_order(seed: int, epoch: int, num_graphs: int) -> np.ndarray:
   """The order in which the training graphs are visited in `epoch` (a pure function)."""
   return np.random.default_rng([seed, epoch]).permutation(num_graphs)
-
-
-class MetricsLog:
-  """Appends JSON lines to {workdir}/metrics.jsonl, dropping lines past a resumed step.
-
-  A run that resumes at step S keeps the lines of steps up to S (all written
-  before checkpoint S was saved); one that starts at step 0 keeps none. A
-  last line cut short by an interruption is dropped. With `write_tensorboard`,
-  the scalar fields also go to TensorBoard event files under
-  {workdir}/tensorboard/ (tags train/..., test/... and speed/...), a new file
-  for each run that marks the same steps as dropped. Only the first process
-  of a multi-host run writes.
-  """
-
-  def __init__(self, workdir: str, resume_step: int, write_tensorboard: bool = False):
-    self.path = os.path.join(workdir, 'metrics.jsonl')
-    self.enabled = jax.process_index() == 0
-    first_dropped = resume_step + 1 if resume_step > 0 else 0
-    if self.enabled and os.path.exists(self.path):
-      kept = [record for record in io.read_jsonl(self.path) if record['step'] < first_dropped]
-      with io.atomic_path(self.path) as tmp, open(tmp, 'w') as f:
-        f.writelines(json.dumps(record) + '\n' for record in kept)
-    self.scalars = (tensorboard.ScalarWriter(os.path.join(workdir, 'tensorboard'), first_dropped)
-                    if write_tensorboard and self.enabled else None)
-
-  def write(self, **record: Any) -> None:
-    if not self.enabled:
-      return
-    with open(self.path, 'a') as f:
-      f.write(json.dumps(record) + '\n')
-    if self.scalars is not None:
-      self.scalars.write(record['step'], {
-          _tensorboard_tag(key): value for key, value in record.items()
-          if key not in ('step', 'epoch') and isinstance(value, (int, float))})
-
-
-def _tensorboard_tag(key: str) -> str:
-  """metrics.jsonl key -> TensorBoard tag: test_x -> test/x, speeds -> speed/, else train/."""
-  if key.startswith('test_'):
-    return 'test/' + key[len('test_'):]
-  if key in ('graphs_per_s', 'wall_s'):
-    return 'speed/' + key
-  return 'train/' + key
 
 
 def _weighted_loss(evaluation: dict, loss_p: float) -> float:
@@ -272,50 +221,6 @@ def _selection_score(evaluation: dict, loss_p: float) -> float:
   return 0.5 * (evaluation['pearson_node'] + evaluation['pearson_edge'])
 
 
-# Fields that fix a run's data, order, objective, optimizer and parameters: a resume must keep
-# them (the training files too, recorded in TRAIN_FILES).
-RESUME_FIELDS = ('seed', 'loss_p', 'augmentation', 'node_target', 'model', 'data.edge_cutoff',
-                 'data.time_index', 'data.pickle_time_index', 'learning_rate', 'adam_eps',
-                 'grad_clip_norm', 'init_from')
-TRAIN_FILES = 'train_files.json'  # Names of a run's training files, in the workdir.
-
-
-def check_resumable(config: ml_collections.ConfigDict, workdir: str,
-                    train_names: list[str]) -> None:
-  """Refuses to resume a run in `workdir` with a config that changes what its steps mean.
-
-  The graphs per step and the fields of RESUME_FIELDS must match the run's
-  config.json, and `train_names` (the training files' names; the data may
-  move) its TRAIN_FILES, where the run recorded them; num_epochs, intervals
-  and test files may change.
-  """
-  saved_path = os.path.join(workdir, 'config.json')
-  latest = os.path.join(workdir, 'checkpoints', checkpoints.LATEST)
-  if not (os.path.exists(saved_path) and os.path.isdir(latest) and os.listdir(latest)):
-    return
-  with open(saved_path) as f:
-    saved = ml_collections.ConfigDict(json.load(f))
-  differing = [field for field in RESUME_FIELDS
-               if _field(saved, field) != _field(config, field)]
-  if graphs_per_step(saved) != graphs_per_step(config):
-    differing.append('graphs per step (batch_size)')
-  recorded = os.path.join(workdir, TRAIN_FILES)
-  if os.path.exists(recorded):
-    with open(recorded) as f:
-      if json.load(f) != train_names:
-        differing.append('training files')
-  if differing:
-    raise ValueError(f'{workdir} holds a run with other {", ".join(differing)}; resuming it with '
-                     'this config would mix two runs. Use a new --workdir.')
-
-
-def _field(config: ml_collections.ConfigDict, dotted: str) -> Any:
-  value = config
-  for part in dotted.split('.'):
-    value = value.get(part) if isinstance(value, ml_collections.ConfigDict) else None
-  return value.to_dict() if isinstance(value, ml_collections.ConfigDict) else value
-
-
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains from scratch, from `init_from`, or on from the workdir's latest checkpoint.
 
@@ -326,17 +231,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   train_files, test_files = validate_config(config)
   os.makedirs(workdir, exist_ok=True)
   train_names = [os.path.basename(path) for path in train_files]
-  check_resumable(config, workdir, train_names)
-  if jax.process_index() == 0:
-    with io.atomic_path(os.path.join(workdir, 'config.json')) as tmp, open(tmp, 'w') as f:
-      f.write(config.to_json_best_effort(indent=2))
-    io.save_json(os.path.join(workdir, TRAIN_FILES), train_names)
+  run_files.check_resumable(config, workdir, train_names, model_setup.graphs_per_step)
+  run_files.write_run_record(workdir, config, train_names)
 
   load = lambda files: input_pipeline.load_graph_set(
       files, model_setup.graph_spec(config), model_setup.cache_dir(config),
-      time_index=config.data.pickle_time_index, require_targets=True)
+      pickle_time_index=config.data.pickle_time_index, require_targets=True)
   train_set, test_set = load(train_files), load(test_files)
-  global_batch = graphs_per_step(config)
+  global_batch = model_setup.graphs_per_step(config)
   mesh = make_mesh(global_batch)
   model, optimizer = model_setup.create_model(config), create_optimizer(config)
   example = jax.tree.map(lambda x: x[0], train_set.graphs)
@@ -355,7 +257,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   # starts at step 0 saves the initial one again.
   if dropped := checkpoints.drop_steps_after(best, int(state.step) if int(state.step) else -1):
     logging.info('Dropped best checkpoints of steps %s, past the resumed step.', dropped)
-  log = MetricsLog(workdir, int(state.step), config.tensorboard)
+  log = run_files.MetricsLog(workdir, int(state.step), config.tensorboard)
   settings = run_settings.of_config(config)  # Saved with every checkpoint, for inference.
 
   replicated = P()

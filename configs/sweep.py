@@ -4,6 +4,5 @@ Their code is botan_jax/presets/sweep.py, named `--config=sweep:T044` from any d
 """
 
 # pylint: disable=unused-import
-from botan_jax.presets.sweep import PATTERN
 from botan_jax.presets.sweep import TAU_ALPHA_T044
 from botan_jax.presets.sweep import get_config

@@ -1,5 +1,6 @@
 """The benchmark helpers that GPU sessions rely on: edge layouts, the profile table, train_step."""
 
+import functools
 import json
 import os
 import re
@@ -8,11 +9,13 @@ import sys
 
 import jax
 import jax.numpy as jnp
+import jraph
 import numpy as np
 import pytest
 
 from benchmarks import message_passing_layouts as layouts
 from benchmarks import xla_profile
+from botan_jax import models
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,6 +56,58 @@ def test_edge_layouts_compute_the_same_steps_and_gradients():
   # The check can fail: reverse slots that point elsewhere give wrong sender gradients.
   broken = layout_outputs('dense_reverse', senders, receivers, 60, corrupt_reverse=True)
   assert layouts.relative_error(broken['g_sender'], reference['g_sender']) > 1e-2
+
+
+def _mlp(layers: dict, x: jax.Array) -> jax.Array:
+  """An MLP of `models.MLP`'s parameters: ReLU after every `layers_k`, then `output` if present."""
+  for k in range(sum(name.startswith('layers_') for name in layers)):
+    x = jax.nn.relu(x @ layers[f'layers_{k}']['kernel'] + layers[f'layers_{k}']['bias'])
+  if 'output' in layers:
+    x = x @ layers['output']['kernel'] + layers['output']['bias']
+  return x
+
+
+@pytest.mark.parametrize('layout', ['coo', 'coo_sorted_f32_gather'])
+def test_the_benchmarked_message_passing_is_the_models(layout):
+  """The layouts' seven steps, with models.Botan's weights, give models.Botan's outputs."""
+  senders, receivers = random_symmetric_graph(50, 200, seed=2)
+  rng = np.random.default_rng(0)
+  graph = jraph.GraphsTuple(
+      nodes={'features': rng.integers(0, 2, (50, 1)).astype(np.float32)},
+      edges={'features': rng.normal(size=(len(senders), 3)).astype(np.float32)},
+      senders=senders, receivers=receivers, n_node=np.array([50]),
+      n_edge=np.array([len(senders)]), globals=None)
+  model = models.Botan(precision='highest')
+  # Weights twice PyTorch's initial scale, so that the outputs depend on every step.
+  params = jax.tree.map(lambda w: 2.0 * w, model.init(jax.random.PRNGKey(3), graph)['params'])
+  node_pred, edge_pred = model.apply({'params': params}, graph)
+
+  g_e, g_v = params['edge_update'], params['node_update']
+  blocks = dict(sender=g_e['sender']['kernel'], receiver=g_e['receiver']['kernel'],
+                edge=g_e['edge']['kernel'], edge_hidden=g_e['hidden']['layers_0']['kernel'],
+                edge_hidden_bias=g_e['hidden']['layers_0']['bias'],
+                node=g_v['node']['kernel'], aggregate=g_v['aggregate']['kernel'],
+                node_hidden=g_v['hidden']['layers_0']['kernel'],
+                node_hidden_bias=g_v['hidden']['layers_0']['bias'])
+  with jax.default_matmul_precision('highest'):
+    nodes0 = _mlp(params['node_encoder'], graph.nodes['features'])
+    edges0 = _mlp(params['edge_encoder'], graph.edges['features'])
+    initial_nodes = nodes0 @ g_v['initial_node']['kernel'] + g_v['initial_node']['bias']
+    initial_edges = edges0 @ g_e['initial_edge']['kernel'] + g_e['initial_edge']['bias']
+    run = functools.partial(layouts.run_coo, senders_sorted=layout != 'coo',
+                            gather_float32=layout != 'coo')
+    nodes, edges = run(blocks, nodes0, edges0, initial_nodes, initial_edges,
+                       dict(senders=jnp.asarray(senders), receivers=jnp.asarray(receivers)),
+                       jnp.float32, 7)
+    got_node = _mlp(params['decoder'], nodes)[:, 0]
+    got_edge = _mlp(params['decoder'], edges)[:, 0]
+  np.testing.assert_allclose(got_node, node_pred, rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(got_edge, edge_pred, rtol=1e-4, atol=1e-5)
+  # The check can fail: senders and receivers swapped is another network.
+  swapped, _ = run(blocks, nodes0, edges0, initial_nodes, initial_edges,
+                   dict(senders=jnp.asarray(receivers), receivers=jnp.asarray(senders)),
+                   jnp.float32, 7)
+  assert np.max(np.abs(_mlp(params['decoder'], swapped)[:, 0] - node_pred)) > 1e-3
 
 
 def test_dense_slots_hold_each_edge_once_with_its_reverse():

@@ -4,7 +4,7 @@ import json
 import os
 
 from botan_jax import demo
-from configs import demo as demo_config
+from botan_jax.presets import demo as demo_config
 
 
 def test_demo_generates_trains_evaluates_and_draws(tmp_path):

@@ -19,7 +19,7 @@ from botan_jax import io
 from botan_jax import metrics
 from botan_jax import run_settings
 from botan_jax import train
-from configs import botan
+from botan_jax.presets import botan
 from tests import conftest
 from tests import synthetic
 from tests.test_train import ROOT, small_config

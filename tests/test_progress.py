@@ -8,7 +8,7 @@ import pytest
 from botan_jax import progress
 from botan_jax import sweeps
 from botan_jax import train
-from configs import sweep as sweep_configs
+from botan_jax.presets import sweep as sweep_configs
 from tests import synthetic
 from tests import test_train
 

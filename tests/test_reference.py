@@ -16,7 +16,7 @@ from tests import conftest
 
 @pytest.fixture(scope='module')
 def model1_params():
-  return pyg_import.load_params(conftest.shared_file('data', 'pyg_botan_pretrained', 'model1.npz'))
+  return pyg_import.read_params(conftest.shared_file('data', 'pyg_botan_pretrained', 'model1.npz'))
 
 
 @pytest.fixture(scope='module')

@@ -11,8 +11,8 @@ from botan_jax import errors
 from botan_jax import sweeps
 from botan_jax import train
 from botan_jax.md import generate
-from configs import generate as generate_configs
-from configs import sweep as sweep_configs
+from botan_jax.presets import generate as generate_configs
+from botan_jax.presets import sweep as sweep_configs
 
 PRESETS = ('T064_t0.52', 'T064_t1.65')  # Time indices 4 and 5.
 

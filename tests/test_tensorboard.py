@@ -15,7 +15,7 @@ from tensorboardX.record_writer import masked_crc32c
 
 from botan_jax import io
 from botan_jax import tensorboard
-from botan_jax import train
+from botan_jax import run_files
 
 
 def read_events(path: str) -> list[event_pb2.Event]:
@@ -66,11 +66,11 @@ def test_scalar_writer_round_trips(tmp_path):
 
 
 def test_metrics_log_tags_and_a_resumed_run_in_a_new_file(tmp_path):
-  log = train.MetricsLog(str(tmp_path), resume_step=0, write_tensorboard=True)
+  log = run_files.MetricsLog(str(tmp_path), resume_step=0, write_tensorboard=True)
   for step in range(4):
     log.write(step=step, epoch=step, loss=float(step), test_pearson_node=0.5, graphs_per_s=9.0,
               test_per_file={'a.npz': 0.5})
-  resumed = train.MetricsLog(str(tmp_path), resume_step=1, write_tensorboard=True)
+  resumed = run_files.MetricsLog(str(tmp_path), resume_step=1, write_tensorboard=True)
   for step in (2, 3):
     resumed.write(step=step, epoch=step, loss=10.0 * step)
   assert len(glob.glob(str(tmp_path / 'tensorboard' / 'events.out.tfevents.*'))) == 2
@@ -82,5 +82,5 @@ def test_metrics_log_tags_and_a_resumed_run_in_a_new_file(tmp_path):
 
 
 def test_metrics_log_without_tensorboard_writes_no_event_file(tmp_path):
-  train.MetricsLog(str(tmp_path), resume_step=0).write(step=0, loss=1.0)
+  run_files.MetricsLog(str(tmp_path), resume_step=0).write(step=0, loss=1.0)
   assert not (tmp_path / 'tensorboard').exists()

@@ -6,9 +6,9 @@ import re
 import pytest
 
 from botan_jax import system
-from configs import botan
-from configs import generate as generate_configs
-from configs import sweep as sweep_configs
+from botan_jax.presets import botan
+from botan_jax.presets import generate as generate_configs
+from botan_jax.presets import sweep as sweep_configs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -20,8 +20,9 @@ from botan_jax import io
 from botan_jax import model_setup
 from botan_jax import models
 from botan_jax import pyg_import
+from botan_jax import run_files
 from botan_jax import train
-from configs import botan
+from botan_jax.presets import botan
 from tests import conftest
 from tests import synthetic
 from tests import test_tensorboard
@@ -35,7 +36,7 @@ def test_three_adam_steps_match_reference():
   config = botan.get_config('T044_t4120')
   config.augmentation = 'none'
   model, optimizer = model_setup.create_model(config), train.create_optimizer(config)
-  params = jax.tree.map(jnp.asarray, pyg_import.load_params(conftest.model1()))
+  params = jax.tree.map(jnp.asarray, pyg_import.read_params(conftest.model1()))
   mesh = train.make_mesh(1)
   state = train.put(train.TrainState.create(params, optimizer, jax.random.PRNGKey(0)), mesh,
                     train.P())
@@ -117,13 +118,13 @@ def test_metrics_log_keeps_complete_lines_up_to_the_resumed_step(tmp_path):
   path = tmp_path / 'metrics.jsonl'
   lines = ['{"step": 0}\n', '{"step": 1}\n', '{"step": 2}\n']
   path.write_text(''.join(lines) + '{"step": 3, "lo')
-  train.MetricsLog(str(tmp_path), resume_step=1)
+  run_files.MetricsLog(str(tmp_path), resume_step=1)
   assert path.read_text() == ''.join(lines[:2])
-  train.MetricsLog(str(tmp_path), resume_step=0)
+  run_files.MetricsLog(str(tmp_path), resume_step=0)
   assert path.read_text() == ''
   path.write_text(lines[0] + '{"step": 1, "lo\n' + lines[2])
   with pytest.raises(io.DataError, match='metrics.jsonl: line 2 is not JSON'):
-    train.MetricsLog(str(tmp_path), resume_step=2)
+    run_files.MetricsLog(str(tmp_path), resume_step=2)
 
 
 def test_resuming_with_another_seed_or_batch_is_refused(tmp_path):
@@ -266,7 +267,7 @@ TWO_DEVICES = textwrap.dedent('''
     import jax, jax.numpy as jnp, numpy as np
     from jax.sharding import Mesh
     from botan_jax import graphs, input_pipeline, models, train
-    from configs import botan
+    from botan_jax.presets import botan
     from tests import synthetic
     assert len(jax.devices()) == 2, jax.devices()
     samples = [synthetic.random_sample(n, seed=n) for n in (150, 160, 170, 180)]
@@ -340,11 +341,11 @@ def test_patterns_matching_nothing_fail_before_any_work(tmp_path):
 
 def test_ntgnn_takes_five_graphs_per_step_unless_set():
   config = botan.get_config('T044_t130')
-  assert train.graphs_per_step(config) == 1
+  assert model_setup.graphs_per_step(config) == 1
   config.loss_p = 1.0
-  assert train.graphs_per_step(config) == 5
+  assert model_setup.graphs_per_step(config) == 5
   config.batch_size = 2
-  assert train.graphs_per_step(config) == 2
+  assert model_setup.graphs_per_step(config) == 2
 
 
 def test_presets_cover_table_one():

@@ -35,8 +35,6 @@ Lengths (x, y, z, S, E) are in sigma_AA, times in LJ units
             botan_jax.analysis.relaxation.
 """
 
-import glob
-import json
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -60,6 +58,7 @@ from botan_jax import inference
 from botan_jax import layout
 from botan_jax import io
 from botan_jax import metrics
+from botan_jax import run_files
 from botan_jax import sweeps
 from botan_jax import system
 from botan_jax import targets
@@ -359,21 +358,9 @@ def ablation(sweep_dir: str) -> plt.Figure:
   return fig
 
 
-def read_metrics(run_dir: str) -> list[dict]:
-  """The records of `{run_dir}/metrics.jsonl`."""
-  path = os.path.join(run_dir, 'metrics.jsonl')
-  if not os.path.exists(path):
-    raise errors.NotFoundError(f'{path}: no metrics (train a run there first).')
-  return io.read_jsonl(path)
-
-
 def run_node_target(run_dir: str) -> str:
   """The node target (S, R, D or C) of a training run, from its config.json; S without one."""
-  path = os.path.join(run_dir, 'config.json')
-  if not os.path.exists(path):
-    return 'S'
-  with open(path) as f:
-    return json.load(f).get('node_target', 'S')
+  return (run_files.read_config(run_dir) or {}).get('node_target', 'S')
 
 
 def _style_legend(ax: plt.Axes, styles: Sequence[tuple[str, dict]]) -> None:
@@ -391,7 +378,7 @@ def loss_curves(run_dirs: Sequence[str]) -> plt.Figure:
   kinds = [run_node_target(run_dir) for run_dir in run_dirs]
   runs = []
   for run_dir, kind in zip(run_dirs, kinds):
-    records = read_metrics(run_dir)
+    records = run_files.read_metrics(run_dir)
     steps = [r for r in records if 'loss' in r]
     epochs = [r for r in records if 'train_loss' in r]
     evals = [r for r in records if 'test_pearson_node' in r]
@@ -433,34 +420,6 @@ def loss_curves(run_dirs: Sequence[str]) -> plt.Figure:
                               dict(marker='s', markersize=3, linestyle='--'))])
   _legend_below(fig, runs)
   return fig
-
-
-def _load_prediction(path: str) -> dict[str, np.ndarray]:
-  if not os.path.isfile(path):
-    raise errors.NotFoundError(f'{path}: no such prediction file (write one with --mode=predict).')
-  with np.load(path) as arrays:
-    return {k: arrays[k] for k in arrays.files}
-
-
-def prediction_files(inputs: Sequence[str]) -> list[str]:
-  """The predict outputs named by `inputs`: files, directories (their *_pred.npz) or globs.
-
-  Raises:
-    FileNotFoundError: if an entry matches no file.
-  """
-  files = []
-  for entry in inputs:
-    if os.path.isdir(entry):
-      matches = sorted(glob.glob(os.path.join(glob.escape(entry), '*_pred.npz')))
-    elif os.path.isfile(entry):
-      matches = [entry]
-    else:
-      matches = sorted(p for p in glob.glob(entry) if os.path.isfile(p))
-    if not matches:
-      raise errors.NotFoundError(f'{entry}: matches no prediction file (*_pred.npz; write them '
-                                 'with --mode=predict).')
-    files.extend(matches)
-  return files
 
 
 def _matching_sample(prediction: dict[str, np.ndarray], data: str, source: str) -> io.Sample:
@@ -637,7 +596,7 @@ def cross_section_maps(prediction_paths: Sequence[str], data: str, labels: Seque
     bond_cutoff: the bonds' largest length at t=0, in sigma_AA.
   """
   names = model_labels(prediction_paths, labels)
-  predictions = [_load_prediction(p) for p in prediction_paths]
+  predictions = [inference.load_prediction(p) for p in prediction_paths]
   samples = [_matching_sample(p, data, path) for p, path in zip(predictions, prediction_paths)]
   sample = samples[0]
   positions = np.mod(sample.initial_positions, sample.box)
@@ -769,7 +728,7 @@ def scatter(prediction_paths: Sequence[str]) -> plt.Figure:
   Raises:
     ValueError: for a prediction without targets (its input held no trajectories).
   """
-  predictions = [_load_prediction(p) for p in prediction_paths]
+  predictions = [inference.load_prediction(p) for p in prediction_paths]
   for path, prediction in zip(prediction_paths, predictions):
     if 'node_target' not in prediction:
       raise errors.ConfigError(f'{path}: holds no targets (its input had no trajectories), so '
@@ -838,7 +797,7 @@ def pdf_of_e(data_pattern: str, predictions: str | None = None,
     prediction = None
     if predictions:
       source = _prediction_for(path, predictions)
-      prediction = _load_prediction(source)
+      prediction = inference.load_prediction(source)
       sample = _matching_sample(prediction, path, source)
     else:
       sample = io.load_sample(path)
@@ -984,8 +943,8 @@ def build_figure(name: str, runs: Sequence[str] = (), inputs: Sequence[str] = ()
       'pearson': lambda: pearson_vs_time(runs),
       'ablation': lambda: ablation(runs[0]),
       'loss': lambda: loss_curves(runs),
-      'maps': lambda: cross_section_maps(prediction_files(inputs), data, labels, slab),
-      'scatter': lambda: scatter(prediction_files(inputs)),
+      'maps': lambda: cross_section_maps(inference.prediction_files(inputs), data, labels, slab),
+      'scatter': lambda: scatter(inference.prediction_files(inputs)),
       'pdf_e': lambda: pdf_of_e(data, inputs[0] if inputs else None),
       'fs': lambda: relaxation_curves(data),
   }

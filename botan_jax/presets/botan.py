@@ -70,9 +70,10 @@ def get_config(preset: str = 'T044_t4120') -> ml_collections.ConfigDict:
 
   config.data = ml_collections.ConfigDict()
   config.data.time_index = time_index
-  pattern = f'isoconfig_N*T{temperature:.2f}_*_tc{time_index:02d}.npz'
-  config.data.train_pattern = f'data/T{temperature:.2f}/train/{pattern}'
-  config.data.test_pattern = f'data/T{temperature:.2f}/test/{pattern}'
+  config.data.train_pattern = layout.dataset_pattern(layout.DEFAULT_DATA_DIR, temperature, 'train',
+                                                     time_index)
+  config.data.test_pattern = layout.dataset_pattern(layout.DEFAULT_DATA_DIR, temperature, 'test',
+                                                    time_index)
   config.data.edge_cutoff = system.EDGE_CUTOFF
   config.data.eval_bond_cutoff = system.EVAL_BOND_CUTOFF
   config.data.pickle_time_index = 0  # 0-based index for DeepMind pickles.

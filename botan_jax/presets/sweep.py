@@ -25,10 +25,9 @@ Fields:
 
 import ml_collections
 
+from botan_jax import layout
 from botan_jax.presets import botan
 
-PATTERN = ('data/T{temperature:.2f}/{split}/isoconfig_N*T{temperature:.2f}_*_'
-           'tc{time_index:02d}.npz')
 TAU_ALPHA_T044 = 'T044_t4120'
 
 
@@ -68,8 +67,8 @@ def get_config(arg: str = 'T044') -> ml_collections.ConfigDict:
     config.ablation_values = (0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
 
   config.train = botan.get_config(config.presets[0])
-  config.train.data.train_pattern = PATTERN.replace('{split}', 'train')
-  config.train.data.test_pattern = PATTERN.replace('{split}', 'test')
+  config.train.data.train_pattern = layout.dataset_pattern_template(layout.DEFAULT_DATA_DIR, 'train')
+  config.train.data.test_pattern = layout.dataset_pattern_template(layout.DEFAULT_DATA_DIR, 'test')
   if arg == 'loss_p':
     config.train.batch_size = 1  # The same batch for every p, NT-GNN's p = 1 included.
   return config
