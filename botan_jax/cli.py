@@ -36,6 +36,7 @@ would otherwise wait for.
 
 import difflib
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -108,6 +109,13 @@ flags.DEFINE_list('slab', None, 'figures: z range of the cross-section maps in s
                   'LOW,HIGH; default: 0.8 thick at the middle of the box.')
 flags.DEFINE_list('labels', None, 'figures: the models\' names, one per --input (maps), e.g. '
                   'BOTAN,NT-GNN.')
+flags.DEFINE_string('task', None, 'sweep: run only this task (0-based index into --list_tasks), '
+                    'or slurm: the index of this SLURM array task; then --collect writes the '
+                    'tables.')
+flags.DEFINE_bool('collect', False, 'sweep: write the tables from the finished tasks and list '
+                  'the unfinished ones with the command that reruns each; trains nothing.')
+flags.DEFINE_bool('list_tasks', False, 'sweep: print the tasks (index, run directory, state) '
+                  'and their count, e.g. for sbatch --array=0-(count-1); trains nothing.')
 flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() first (multi-host).')
 
 
@@ -198,8 +206,7 @@ def _run(mode: str, config: ml_collections.ConfigDict) -> None:
     from botan_jax.md import generate
     generate.generate(config, FLAGS.workdir)
   elif mode == 'sweep':
-    from botan_jax import sweeps
-    sweeps.run_sweep(config, FLAGS.workdir)
+    _run_sweep(config)
   elif mode == 'figures':
     from botan_jax.analysis import figures
     written = figures.make_figure(FLAGS.figure, FLAGS.output, runs=FLAGS.runs,
@@ -209,6 +216,40 @@ def _run(mode: str, config: ml_collections.ConfigDict) -> None:
   elif mode == 'demo':
     from botan_jax import demo
     demo.run_demo(config, _written_to(mode, config))
+
+
+def _run_sweep(config: ml_collections.ConfigDict) -> None:
+  """--mode=sweep: all runs, one task (--task), the task list or the collect step."""
+  # pylint: disable=g-import-not-at-top
+  from botan_jax import cluster
+  from botan_jax import sweeps
+  chosen = [name for name in ('task', 'collect', 'list_tasks') if FLAGS[name].present]
+  if len(chosen) > 1:
+    raise app.UsageError(f'--{" and --".join(chosen)}: give one of them.')
+  if FLAGS.list_tasks:
+    lines = sweeps.task_list(config, FLAGS.workdir)
+    print('\n'.join(lines + [f'{len(lines)} tasks: 0..{len(lines) - 1}']))
+  elif FLAGS.collect:
+    missing = sweeps.collect_tasks(config, FLAGS.workdir, _rerun_command)
+    for line in missing:
+      logging.warning('%s', line)
+    logging.info('Sweep %s: tables written; %d tasks unfinished.', FLAGS.workdir, len(missing))
+    if missing:
+      raise errors.PartialFailure(f'{len(missing)} of {len(sweeps.plan(config))} sweep tasks are '
+                                  'unfinished (listed above with their commands).')
+  else:
+    task = (None if FLAGS.task is None
+            else cluster.parse_task(FLAGS.task, len(sweeps.plan(config))))
+    sweeps.run_sweep(config, FLAGS.workdir, task)
+
+
+def _rerun_command(task: int) -> str:
+  """This command line with --collect replaced by --task=TASK."""
+  program = os.path.basename(sys.argv[0])
+  prefix = ['python', sys.argv[0]] if program.endswith('.py') else ['botan-jax']
+  kept = [arg for arg in sys.argv[1:]
+          if not arg.startswith(('--collect', '--nocollect', '--task', '--list_tasks'))]
+  return shlex.join(prefix + kept + [f'--task={task}'])
 
 
 def _overridden() -> tuple[str, ...]:

@@ -18,6 +18,12 @@ After every run the tables are rewritten atomically:
                `train.node_target` says otherwise) and of E;
   results.md   the same as a Markdown table.
 The sweep configs are botan_jax/presets/sweep.py (`--config=sweep:ARG`).
+
+On a cluster each run is a task, addressed by its index in `plan(config)`
+(`task_list`): `run_sweep(config, workdir, task=K)` runs task K alone (a job
+array's tasks side by side, `--task=K` or `--task=slurm`), and
+`collect_tasks` writes the tables once they are done and lists the tasks that
+are not, each with the command that reruns it.
 """
 
 import collections
@@ -26,6 +32,7 @@ import dataclasses
 import json
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import ml_collections
@@ -170,40 +177,86 @@ def is_finished(run_dir: str, run_cfg: ml_collections.ConfigDict) -> bool:
                            'differ); use a new sweep --workdir.')
 
 
-def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
-  """Trains and evaluates every unfinished run of the sweep `config`; writes the tables.
-
-  Every run's config is checked (files, init weights, fields) before any
-  training starts.
-
-  Returns:
-    The rows of runs.csv.
-  """
-  runs = plan(config)
-  configs = [run_config(config, run) for run in runs]
-  with errors.as_user_errors(ValueError, FileNotFoundError):
-    for run_cfg in configs:
-      train.validate_config(run_cfg)
+def _write_sweep_config(config: ml_collections.ConfigDict, workdir: str) -> None:
   os.makedirs(workdir, exist_ok=True)
   with io.atomic_path(os.path.join(workdir, layout.SWEEP_CONFIG_FILE)) as tmp, open(tmp, 'w') as f:
     f.write(config.to_json_best_effort(indent=2))
+
+
+def _train_and_mark(run_cfg: ml_collections.ConfigDict, run_dir: str) -> None:
+  """Trains and evaluates one run, then writes its sweep_run.json (the run is finished)."""
+  train.train_and_evaluate(run_cfg, run_dir)
+  evaluation = inference.evaluate(run_cfg, run_dir)
+  io.save_json(os.path.join(run_dir, MARKER),
+               dict(config=_comparable(run_cfg), evaluation=evaluation))
+
+
+def run_sweep(config: ml_collections.ConfigDict, workdir: str,
+              task: int | None = None) -> list[dict[str, Any]]:
+  """Trains and evaluates every unfinished run of the sweep `config`; writes the tables.
+
+  Every run's config is checked (files, init weights, fields) before any
+  training starts. With `task` (an index into `plan(config)`), only that run
+  is trained (if unfinished) and no table is written: the tasks of a job array
+  run side by side, and `collect_tasks` writes the tables once they are done.
+
+  Returns:
+    The rows of runs.csv (with `task`: the finished runs found after it).
+  """
+  runs = plan(config)
+  chosen = range(len(runs)) if task is None else [task]
+  configs = {k: run_config(config, runs[k]) for k in chosen}
+  with errors.as_user_errors(ValueError, FileNotFoundError):
+    for run_cfg in configs.values():
+      train.validate_config(run_cfg)
+  _write_sweep_config(config, workdir)
   field = config.ablation_field
-  todo = [(run, cfg) for run, cfg in zip(runs, configs)
-          if not is_finished(run.directory(workdir, field), cfg)]
-  logging.info('Sweep %s: %d runs, %d finished, %d to do.', workdir, len(runs),
-               len(runs) - len(todo), len(todo))
+  todo = [(k, configs[k]) for k in chosen
+          if not is_finished(runs[k].directory(workdir, field), configs[k])]
+  logging.info('Sweep %s: %d runs%s, %d finished, %d to do.', workdir, len(runs),
+               '' if task is None else f' (task {task}: 1 run)', len(chosen) - len(todo),
+               len(todo))
   start = time.monotonic()
-  for k, (run, run_cfg) in enumerate(todo):
-    run_dir = run.directory(workdir, field)
-    logging.info('Sweep run %d/%d: %s.', k + 1, len(todo), run_dir)
-    train.train_and_evaluate(run_cfg, run_dir)
-    evaluation = inference.evaluate(run_cfg, run_dir)
-    io.save_json(os.path.join(run_dir, MARKER),
-                 dict(config=_comparable(run_cfg), evaluation=evaluation))
-    write_tables(config, workdir)
+  for n, (k, run_cfg) in enumerate(todo):
+    run_dir = runs[k].directory(workdir, field)
+    logging.info('Sweep run %d/%d (task %d): %s.', n + 1, len(todo), k, run_dir)
+    _train_and_mark(run_cfg, run_dir)
+    if task is None:
+      write_tables(config, workdir)
     logging.info('Sweep %s: %s.', workdir,
-                 progress.counted(k + 1, len(todo), 'runs', time.monotonic() - start))
-  return write_tables(config, workdir)
+                 progress.counted(n + 1, len(todo), 'runs', time.monotonic() - start))
+  return write_tables(config, workdir) if task is None else collect(config, workdir)
+
+
+def task_list(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
+  """One line per task of the sweep: its index, its run directory and whether it is finished."""
+  lines = []
+  for k, run in enumerate(plan(config)):
+    run_dir = run.directory(workdir, config.ablation_field)
+    state = 'finished' if read_marker(run_dir) is not None else 'to do'
+    lines.append(f'{k}\t{run_dir}\t{state}')
+  return lines
+
+
+def collect_tasks(config: ml_collections.ConfigDict, workdir: str,
+                  rerun_command: Callable[[int], str]) -> list[str]:
+  """Writes the tables from the finished runs; returns one line per unfinished task.
+
+  Each line names the task, its run directory, whether it never started or
+  stopped before finishing (a run directory without sweep_run.json: an
+  interrupted or failed task), and `rerun_command(task)`, the command that
+  runs (or resumes) it. Runs whose test Pearson is NaN are counted as failed
+  in results.csv, as in a one-process sweep.
+  """
+  _write_sweep_config(config, workdir)
+  write_tables(config, workdir)
+  missing = []
+  for k, run in enumerate(plan(config)):
+    run_dir = run.directory(workdir, config.ablation_field)
+    if read_marker(run_dir) is None:
+      state = 'stopped before finishing' if os.path.isdir(run_dir) else 'not started'
+      missing.append(f'task {k} ({run_dir}): {state}; rerun: {rerun_command(k)}')
+  return missing
 
 
 def collect(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:

@@ -4,6 +4,8 @@ import csv
 import json
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -14,6 +16,7 @@ from botan_jax.md import generate
 from botan_jax.presets import generate as generate_configs
 from botan_jax.presets import sweep as sweep_configs
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRESETS = ('T064_t0.52', 'T064_t1.65')  # Time indices 4 and 5.
 
 
@@ -192,3 +195,73 @@ def test_an_int_ablated_value_of_a_float_field_becomes_a_float():
   config.ablation_values = (1,)
   run_cfg = sweeps.run_config(config, sweeps.plan(config)[0])
   assert run_cfg.loss_p == 1.0 and isinstance(run_cfg.loss_p, float)
+
+
+SWEEP_CONFIG_FILE = '''
+from botan_jax.presets import sweep
+
+
+def get_config():
+  config = sweep.get_config({presets!r})
+  config.seeds = 1
+  config.train.data.train_pattern = {train!r}
+  config.train.data.test_pattern = {test!r}
+  config.train.data.cache_dir = {cache!r}
+  config.train.model.latent_size = 16
+  config.train.model.num_message_passing_steps = 2
+  config.train.num_epochs = 2
+  config.train.eval_every_epochs = 1
+  config.train.checkpoint_every_epochs = 1
+  config.train.learning_rate = 1e-3
+  return config
+'''
+
+
+def _sweep_cli(config_file, workdir, *flags, env=None):
+  """Runs `python main.py --mode=sweep` in a process of its own; returns the finished process."""
+  command = [sys.executable, os.path.join(ROOT, 'main.py'), '--mode=sweep',
+             f'--config={config_file}', f'--workdir={workdir}', *flags]
+  return subprocess.run(command, capture_output=True, text=True, timeout=900, check=False,
+                        env={**os.environ, **(env or {})}, cwd=str(workdir.parent))
+
+
+def test_a_sweep_as_array_tasks_and_collect_equals_the_one_process_sweep(tmp_path,
+                                                                         generated_data):
+  config = small_sweep(tmp_path, generated_data, seeds=1)
+  config_file = tmp_path / 'my_sweep.py'
+  config_file.write_text(SWEEP_CONFIG_FILE.format(
+      presets=','.join(PRESETS), train=config.train.data.train_pattern,
+      test=config.train.data.test_pattern, cache=config.train.data.cache_dir))
+  one_process = tmp_path / 'one'
+  sweeps.run_sweep(config, str(one_process))
+
+  array = tmp_path / 'array'
+  listed = _sweep_cli(config_file, array, '--list_tasks')
+  assert listed.returncode == 0, listed.stderr[-2000:]
+  assert listed.stdout.strip().splitlines()[-1] == '2 tasks: 0..1'
+  # Task 0 as the first task of an array submitted with --array=5-6: index (5 - 5) / 1 = 0.
+  slurm = dict(SLURM_ARRAY_TASK_ID='5', SLURM_ARRAY_TASK_MIN='5', SLURM_ARRAY_TASK_STEP='1',
+               SLURM_ARRAY_TASK_COUNT='2')
+  first = _sweep_cli(config_file, array, '--task=slurm', env=slurm)
+  assert first.returncode == 0, first.stderr[-2000:]
+  partial = _sweep_cli(config_file, array, '--collect')
+  assert partial.returncode == 1  # One task unfinished: a partial failure, named with its command.
+  (line,) = [l for l in partial.stderr.splitlines() if 'rerun:' in l]
+  assert 'task 1 (' in line and 'not started' in line and line.endswith('--task=1')
+  second = _sweep_cli(config_file, array, '--task=1')
+  assert second.returncode == 0, second.stderr[-2000:]
+  collected = _sweep_cli(config_file, array, '--collect')
+  assert collected.returncode == 0, collected.stderr[-2000:]
+
+  expected, got = sweeps.read_results(str(one_process)), sweeps.read_results(str(array))
+  assert len(got) == len(expected) == 2
+  for row, want in zip(got, expected):
+    assert row.keys() == want.keys()
+    for key, value in want.items():
+      assert row[key] == pytest.approx(value, abs=1e-6) if isinstance(value, float) else (
+          row[key] == value), key
+  assert (array / 'results.md').read_text().count('| 0.64 |') == 2
+
+  beyond = _sweep_cli(config_file, array, '--task=2')
+  assert beyond.returncode == 2
+  assert 'task 2 does not exist; this sweep has 2 tasks, 0..1' in beyond.stderr
