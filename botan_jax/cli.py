@@ -116,7 +116,16 @@ flags.DEFINE_bool('collect', False, 'sweep: write the tables from the finished t
                   'the unfinished ones with the command that reruns each; trains nothing.')
 flags.DEFINE_bool('list_tasks', False, 'sweep: print the tasks (index, run directory, state) '
                   'and their count, e.g. for sbatch --array=0-(count-1); trains nothing.')
-flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() first (multi-host).')
+flags.DEFINE_bool('distributed', False, 'train, evaluate, predict, generate: join JAX\'s '
+                  'distributed runtime first (several processes, e.g. one per node or GPU); the '
+                  'coordinator, process count and id come from the three flags below, else from '
+                  'SLURM or Open MPI as JAX detects them. CPUs use gloo collectives.')
+flags.DEFINE_string('coordinator_address', None, '--distributed: HOST:PORT of process 0.')
+flags.DEFINE_integer('num_processes', None, '--distributed: the number of processes.')
+flags.DEFINE_integer('process_id', None, '--distributed: this process\'s id, 0..num_processes-1.')
+flags.DEFINE_integer('heartbeat_timeout_s', 60, '--distributed: seconds after which a silent '
+                     'process counts as dead and the others stop.')
+DISTRIBUTED_MODES = ('train', 'evaluate', 'predict', 'generate')
 
 
 def main(argv: list[str]) -> None:
@@ -128,8 +137,13 @@ def main(argv: list[str]) -> None:
   mode = _mode(config)
   _check(mode, config)
   if FLAGS.distributed:
-    import jax  # pylint: disable=g-import-not-at-top
-    jax.distributed.initialize()
+    if mode not in DISTRIBUTED_MODES:
+      raise app.UsageError(f'--distributed: mode {mode} runs in one process; it applies to '
+                           f'{", ".join(DISTRIBUTED_MODES)} (a sweep spreads as --task array '
+                           'tasks instead).')
+    from botan_jax import cluster  # pylint: disable=g-import-not-at-top
+    cluster.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
+                                   FLAGS.process_id, FLAGS.heartbeat_timeout_s)
   _run(mode, config)
 
 

@@ -109,3 +109,32 @@ def parse_task(value: str, num_tasks: int, environ: Mapping[str, str] | None = N
     raise errors.ConfigError(f'--task={value}: task {index} does not exist; this sweep has '
                              f'{num_tasks} tasks, 0..{num_tasks - 1} (--list_tasks lists them).')
   return index
+
+
+def initialize_distributed(coordinator_address: str | None = None,
+                           num_processes: int | None = None, process_id: int | None = None,
+                           heartbeat_timeout_s: int = 60) -> None:
+  """Joins JAX's distributed runtime (call before anything touches a device).
+
+  Arguments left None are detected by JAX (SLURM, Open MPI, cloud TPU). CPU
+  collectives go through gloo, so that CPU processes can sum across each
+  other (GPUs use NCCL whatever this says). A process that sends no heartbeat
+  for `heartbeat_timeout_s` counts as dead, and the others stop.
+
+  Raises:
+    errors.ConfigError: for a partial or inconsistent set of arguments.
+  """
+  given = dict(coordinator_address=coordinator_address, num_processes=num_processes,
+               process_id=process_id)
+  if any(v is not None for v in given.values()) and any(v is None for v in given.values()):
+    missing = [f'--{name}' for name, value in given.items() if value is None]
+    raise errors.ConfigError(f'--distributed: give {", ".join(missing)} too, or none of the three '
+                             '(then JAX detects them from SLURM or Open MPI).')
+  if num_processes is not None and not 0 <= process_id < num_processes:
+    raise errors.ConfigError(f'--process_id={process_id}: must be in 0..{num_processes - 1}.')
+  if heartbeat_timeout_s < 1:
+    raise errors.ConfigError(f'--heartbeat_timeout_s={heartbeat_timeout_s}: must be >= 1.')
+  import jax  # pylint: disable=g-import-not-at-top
+  jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+  jax.distributed.initialize(coordinator_address, num_processes, process_id,
+                             heartbeat_timeout_seconds=heartbeat_timeout_s)
