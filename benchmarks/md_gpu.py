@@ -34,7 +34,7 @@ from absl import app, flags  # noqa: E402
 
 from botan_jax import system  # noqa: E402
 from botan_jax.analysis import relaxation  # noqa: E402
-from botan_jax.md import protocol  # noqa: E402
+from botan_jax.md import engine, protocol  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer('num_particles', system.NUM_PARTICLES, 'N.')
@@ -67,9 +67,9 @@ class Recorder:
 
   def __init__(self, label: str):
     self.label = label
-    self.marks: list[tuple[float, protocol.Progress]] = []
+    self.marks: list[tuple[float, engine.Progress]] = []
 
-  def __call__(self, progress: protocol.Progress) -> None:
+  def __call__(self, progress: engine.Progress) -> None:
     self.marks.append((time.time(), progress))
     say(f'{self.label} step {progress.step}/{progress.last_step} '
         f'T={np.mean(progress.temperature):.4f} E/N={np.mean(progress.total_energy):.6f}')
@@ -90,8 +90,8 @@ def main(argv):
   n, replicas, temperature = FLAGS.num_particles, FLAGS.num_replicas, FLAGS.temperature
   tau = FLAGS.tau_alpha_reference
   say(f'devices {jax.devices()}; N={n} R={replicas} T={temperature} {FLAGS.precision}')
-  sim = protocol.make_simulation(n, skin=FLAGS.skin, neighbor_format=FLAGS.neighbor_format,
-                                 devices=tuple(jax.devices()[:1]))
+  sim = engine.make_simulation(n, skin=FLAGS.skin, neighbor_format=FLAGS.neighbor_format,
+                               devices=tuple(jax.devices()[:1]))
   keys = jax.random.split(jax.random.PRNGKey(FLAGS.seed), 3)
 
   melt = Recorder('melt+quench')
@@ -133,7 +133,7 @@ def main(argv):
 
   momenta = protocol.replica_momenta(keys[2:3], replicas, n, temperature)
   start_positions = jnp.broadcast_to(positions[:, None], (1, replicas, n, 3))
-  start = protocol.observables(sim, start_positions[0], momenta[0])
+  start = engine.observables(sim, start_positions[0], momenta[0])
   record_steps = np.unique(np.geomspace(max(0.002 * tau / dt, 1), nve_steps,
                                         FLAGS.num_records).round().astype(int))
   production = Recorder('nve')
@@ -145,7 +145,7 @@ def main(argv):
     times.append(step * dt)
     fs.append(relaxation.self_intermediate_scattering(initial, replica_positions[0], sim.types))
     msd.append(relaxation.mean_squared_displacement(initial, replica_positions[0], sim.types))
-  end = protocol.observables(sim, replica_positions[0], replica_momenta[0])
+  end = engine.observables(sim, replica_positions[0], replica_momenta[0])
   report = relaxation.tau_alpha_report(times, fs)
   say(relaxation.describe_tau_alpha(report))
   production_step_s = production.seconds_per_step()

@@ -25,7 +25,7 @@ from absl import app, flags, logging
 
 from benchmarks import lammps_io
 from botan_jax import system
-from botan_jax.md import protocol
+from botan_jax.md import engine, protocol
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('lmp', 'lmp', 'LAMMPS executable.')
@@ -85,12 +85,12 @@ def run_lammps(workdir: str, ranks: int, positions, velocities, types, box_lengt
               nve_seconds=float(loop[-1][0]))
 
 
-def time_jax_nve(sim: protocol.Simulation, positions, momenta) -> dict:
+def time_jax_nve(sim: engine.Simulation, positions, momenta) -> dict:
   """Times NVE of one system: a compiling warm-up segment, then one of `nve_steps` steps."""
   warm_up = 100
   marks = []
 
-  def on_progress(progress: protocol.Progress):
+  def on_progress(progress: engine.Progress):
     marks.append((time.time(), progress.step, float(progress.total_energy[0])))
 
   for _ in protocol.run_replicas(sim, positions[None, None], momenta[None, None],
@@ -106,8 +106,8 @@ def time_jax_nve(sim: protocol.Simulation, positions, momenta) -> dict:
 def main(argv):
   del argv
   jax.config.update('jax_enable_x64', True)
-  sim = protocol.make_simulation(FLAGS.num_particles, skin=FLAGS.skin,
-                                 neighbor_builder=FLAGS.neighbor_builder)
+  sim = engine.make_simulation(FLAGS.num_particles, skin=FLAGS.skin,
+                               neighbor_builder=FLAGS.neighbor_builder)
   schedule = protocol.Schedule(5.0, FLAGS.temperature, FLAGS.hold_steps, FLAGS.cool_steps,
                                FLAGS.equilibration_steps)
   logging.info('Preparing N=%d at T=%g (%d NVT steps).', FLAGS.num_particles,
@@ -115,7 +115,7 @@ def main(argv):
   keys = jax.random.split(jax.random.PRNGKey(FLAGS.seed), 2)
   positions = protocol.equilibrate(sim, keys[:1], schedule)[0]
   momenta = protocol.replica_momenta(keys[1:], 1, FLAGS.num_particles, FLAGS.temperature)[0, 0]
-  nbrs = protocol.allocate_neighbors(sim, positions[None])
+  nbrs = engine.allocate_neighbors(sim, positions[None])
   jax_forces = np.asarray(sim.batched_forces(positions[None], nbrs)[0])
   jax_energy = float(sim.batched_energies(positions[None], nbrs)[0])
   jax_nve = time_jax_nve(sim, positions, momenta)

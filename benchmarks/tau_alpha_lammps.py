@@ -29,7 +29,7 @@ from absl import app, flags, logging
 from benchmarks import lammps_io
 from botan_jax import system
 from botan_jax.analysis import relaxation
-from botan_jax.md import protocol
+from botan_jax.md import engine, protocol
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('lmp', 'lmp', 'LAMMPS executable.')
@@ -108,7 +108,7 @@ def main(argv):
   box_length = system.box_length(n)
   positions = np.asarray(protocol.lattice_configurations(
       jax.random.PRNGKey(FLAGS.seed)[None], n, box_length)[0])
-  types = protocol.particle_types(n)
+  types = engine.kob_andersen_types(n)
   with tempfile.TemporaryDirectory() as workdir:
     data_path = os.path.join(workdir, 'lattice.data')
     dump_path = os.path.join(workdir, 'frames.dump')

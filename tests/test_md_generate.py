@@ -7,7 +7,7 @@ import pytest
 
 from botan_jax import graphs, io, system, targets
 from botan_jax.analysis import relaxation
-from botan_jax.md import generate
+from botan_jax.md import generate, plans, protocol, state
 from configs import generate as generate_configs
 
 pytestmark = pytest.mark.filterwarnings('ignore:scatter inputs have incompatible types')
@@ -60,17 +60,33 @@ def test_files_of_another_config_are_refused_not_reused(tmp_path):
   made_with = config.copy_and_resolve_references()
   made_with.dt = 2e-3
   path = generate.output_path(str(tmp_path), config, 1, config.time_indices[0])
-  io.save_npz(path, fingerprint=np.array(generate.make_plan(made_with).fingerprint))
+  io.save_npz(path, fingerprint=np.array(plans.make_plan(made_with).fingerprint))
   with pytest.raises(ValueError, match=r"generated with another config \(fields \['dt', 'schedule'\]"):
     generate.generate(config, str(tmp_path))
 
 
+# The tiny preset's physics fingerprint as every earlier version wrote it: a change
+# would make existing datasets and checkpoints refuse to resume.
+TINY_FINGERPRINT = (
+    '{"density": 1.2, "dt": 0.001, "equilibration_tau_alpha": 0.25, "hold_temperature": 5.0, '
+    '"num_particles": 256, "num_replicas": 4, "precision": "float64", "schedule": '
+    '{"cool_steps": 2000, "equilibration_steps": 4125, "hold_steps": 2000, '
+    '"hold_temperature": 5.0, "temperature": 0.64}, "seed": 0, "t_cool": 2.0, "t_hold": 2.0, '
+    '"temperature": 0.64, "thermostat_chain_length": 3, "thermostat_chain_steps": 1, '
+    '"thermostat_sy_steps": 1, "thermostat_tau": 0.1, "times": [0.032, 0.1, 0.165, 0.52, '
+    '1.65, 5.2, 16.5, 52.0, 165.0, 520.0]}')
+
+
+def test_physics_fingerprint_is_unchanged():
+  assert plans.make_plan(generate_configs.get_config('tiny')).fingerprint == TINY_FINGERPRINT
+
+
 def test_presets_follow_the_paper():
   for preset, temperature in (('T044', 0.44), ('T050', 0.50), ('T056', 0.56), ('T064', 0.64)):
-    plan = generate.make_plan(generate_configs.get_config(preset))
+    plan = plans.make_plan(generate_configs.get_config(preset))
     assert plan.temperature == temperature and plan.time_indices == tuple(range(1, 11))
     tau_alpha = system.time_point(temperature, system.TAU_ALPHA_INDEX)
-    assert plan.schedule == generate.protocol.Schedule(
+    assert plan.schedule == protocol.Schedule(
         5.0, temperature, 10_000_000, 20_000, round(40 * tau_alpha / 1e-3))
 
 
@@ -87,14 +103,14 @@ def test_tiny_preset_resumes_and_writes_loadable_files(tmp_path, monkeypatch):
   workdir = str(tmp_path)
   checkpoint_dir = os.path.join(workdir, 'T0.64', 'checkpoints')
 
-  save = generate.save_checkpoint
+  save = state.save_checkpoint
 
   def save_then_interrupt(path, checkpoint, *args):
     save(path, checkpoint, *args)
     if checkpoint.step == 6000:
       raise KeyboardInterrupt
 
-  monkeypatch.setattr(generate, 'save_checkpoint', save_then_interrupt)
+  monkeypatch.setattr(state, 'save_checkpoint', save_then_interrupt)
   with pytest.raises(KeyboardInterrupt):
     generate.generate(config, workdir)
   monkeypatch.undo()
@@ -161,8 +177,8 @@ def test_tiny_preset_resumes_and_writes_loadable_files(tmp_path, monkeypatch):
 
 def _checkpoint_stages(checkpoint_dir: str, config) -> list[tuple[str, int]]:
   return sorted((c.stage, c.step) for c in (
-      generate.load_checkpoint(os.path.join(checkpoint_dir, name),
-                               generate.make_plan(config).fingerprint)
+      state.load_checkpoint(os.path.join(checkpoint_dir, name),
+                            plans.make_plan(config).fingerprint)
       for name in os.listdir(checkpoint_dir)))
 
 

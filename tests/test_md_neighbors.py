@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from botan_jax import system
-from botan_jax.md import neighbors
-from botan_jax.md import protocol
+from botan_jax.md import engine, neighbors, protocol
 
 RADIUS = 2.8
 
@@ -45,7 +44,7 @@ def test_rows_hold_exactly_the_pairs_within_the_radius(liquid):
 def test_update_under_jit_and_vmap_and_overflow_flag(liquid):
   positions, box_length = liquid
   fns = neighbors.kdtree_neighbor_list(box_length, RADIUS, capacity_multiplier=1.0)
-  with protocol.float_precision('float64'):
+  with engine.float_precision('float64'):
     nbrs = fns.allocate(jnp.asarray(positions))
     assert not nbrs.did_buffer_overflow
     moved = np.mod(positions + np.random.default_rng(4).normal(0, 0.3, positions.shape),
@@ -93,10 +92,10 @@ def test_compiled_loops_hand_their_float64_positions_to_the_host_unrounded(monke
   build = neighbors.neighbor_rows
   monkeypatch.setattr(neighbors, 'neighbor_rows', lambda p, *args: (
       seen.append(p.dtype), build(p, *args))[1])
-  with protocol.float_precision('float64'):
-    sim = protocol.make_simulation(256, neighbor_builder='kdtree')
+  with engine.float_precision('float64'):
+    sim = engine.make_simulation(256, neighbor_builder='kdtree')
     keys = jax.random.split(jax.random.PRNGKey(0), 1)
-    positions, momenta = protocol.initial_state(sim, keys, 5.0)
+    positions, momenta = protocol.lattice_start(sim, keys, 5.0)
     schedule = protocol.Schedule(5.0, 5.0, hold_steps=60, cool_steps=0, equilibration_steps=0)
     *_, (_, final, _) = protocol.run_nvt(sim, positions, momenta, schedule, [60])
   assert final.dtype == np.float64 and len(seen) > 2
@@ -106,5 +105,5 @@ def test_compiled_loops_hand_their_float64_positions_to_the_host_unrounded(monke
 
 def test_float_precision_refuses_unknown_names():
   with pytest.raises(ValueError, match="precision must be one of"):
-    with protocol.float_precision('float16'):
+    with engine.float_precision('float16'):
       pass

@@ -7,7 +7,7 @@ import pytest
 from jax_md import quantity
 
 from botan_jax import system
-from botan_jax.md import potential, protocol
+from botan_jax.md import engine, potential, protocol
 
 # jax-md's own neighbor pruning scatters int64 indices into int32 under x64.
 pytestmark = pytest.mark.filterwarnings('ignore:scatter inputs have incompatible types')
@@ -20,7 +20,7 @@ SIGMA = [[1.0, 0.8], [0.8, 0.88]]
 
 @pytest.fixture(autouse=True)
 def x64():
-  with protocol.float_precision('float64'):
+  with engine.float_precision('float64'):
     yield
 
 
@@ -58,7 +58,7 @@ def liquid_like():
         jax.random.PRNGKey(1)[None], num_particles, box_length)[0]
     jitter = 0.12 * jax.random.normal(jax.random.PRNGKey(2), positions.shape)
     positions = np.asarray(jnp.mod(positions + jitter, box_length))
-  return positions, protocol.particle_types(num_particles), box_length
+  return positions, engine.kob_andersen_types(num_particles), box_length
 
 
 @pytest.mark.parametrize('neighbor_format, neighbor_builder', [
@@ -66,10 +66,10 @@ def liquid_like():
 def test_energy_and_forces_match_numpy(liquid_like, neighbor_format, neighbor_builder):
   positions, types, box_length = liquid_like
   expected_energy, expected_forces = numpy_energy_and_forces(positions, types, box_length)
-  sim = protocol.make_simulation(len(types), neighbor_format=neighbor_format,
-                                 neighbor_builder=neighbor_builder)
+  sim = engine.make_simulation(len(types), neighbor_format=neighbor_format,
+                               neighbor_builder=neighbor_builder)
   batch = jnp.asarray(positions)[None]
-  nbrs = protocol.allocate_neighbors(sim, batch)
+  nbrs = engine.allocate_neighbors(sim, batch)
   energy = float(sim.batched_energies(batch, nbrs)[0])
   forces = np.asarray(sim.batched_forces(batch, nbrs)[0])
   np.testing.assert_allclose(energy, expected_energy, rtol=1e-12)
@@ -103,7 +103,7 @@ def test_energy_and_force_vanish_at_cutoff(type_i, type_j):
 
 def test_box_too_small_for_cutoff_is_rejected():
   with pytest.raises(ValueError, match='too small for the cut-off'):
-    protocol.make_simulation(200)
+    engine.make_simulation(200)
   with pytest.raises(ValueError, match='neighbor_format'):
     potential.kob_andersen_neighbor_list(None, 10.0, 0.3, 'half')
   with pytest.raises(ValueError, match='dense lists only'):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from jax_md import simulate
 
-from botan_jax.md import protocol
+from botan_jax.md import engine, protocol
 
 # jax-md's own neighbor pruning scatters int64 indices into int32 under x64.
 pytestmark = pytest.mark.filterwarnings('ignore:scatter inputs have incompatible types')
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.filterwarnings('ignore:scatter inputs have incompatible
 
 @pytest.fixture(autouse=True)
 def x64():
-  with protocol.float_precision('float64'):
+  with engine.float_precision('float64'):
     yield
 
 
@@ -22,19 +22,19 @@ def test_maxwell_boltzmann_momenta_have_zero_total_and_exact_temperature():
   momenta = protocol.replica_momenta(jax.random.split(jax.random.PRNGKey(0), 2), 3, 100, 0.44)
   assert momenta.shape == (2, 3, 100, 3)
   np.testing.assert_allclose(momenta.sum(axis=-2), 0.0, atol=1e-13)
-  np.testing.assert_allclose(protocol.kinetic_temperature(momenta), 0.44, rtol=1e-13)
+  np.testing.assert_allclose(engine.kinetic_temperature(momenta), 0.44, rtol=1e-13)
   assert not np.allclose(momenta[0, 0], momenta[0, 1])  # fresh velocities per replica
 
 
 def test_schedule_temperature_ramps_linearly():
   schedule = protocol.Schedule(5.0, 0.5, 10, 20, 5).as_array(jnp.float64)
-  kT = [float(protocol.schedule_temperature(schedule, s)) for s in (0, 10, 20, 30, 34)]
+  kT = [float(engine.schedule_temperature(schedule, s)) for s in (0, 10, 20, 30, 34)]
   np.testing.assert_allclose(kT, [5.0, 5.0, 2.75, 0.5, 0.5])
 
 
 def test_nvt_then_nve_conserves_energy_and_momentum():
   num_particles, temperature = 256, 0.8
-  sim = protocol.make_simulation(num_particles)
+  sim = engine.make_simulation(num_particles)
   keys = jax.random.split(jax.random.PRNGKey(3), 2)
   nvt_reports = []
   positions = protocol.equilibrate(sim, keys[:1], protocol.Schedule(5.0, temperature, 300, 300,
@@ -47,7 +47,7 @@ def test_nvt_then_nve_conserves_energy_and_momentum():
   num_replicas = 2
   momenta = protocol.replica_momenta(keys[1:], num_replicas, num_particles, temperature)
   start = jnp.broadcast_to(positions[:, None], (1, num_replicas, num_particles, 3))
-  initial = protocol.observables(sim, start[0], momenta[0])
+  initial = engine.observables(sim, start[0], momenta[0])
   nve_reports = []
   records = list(protocol.run_replicas(sim, start, momenta, [50, 3000], segment_steps=500,
                                        on_progress=nve_reports.append))
@@ -66,14 +66,14 @@ def test_nvt_then_nve_conserves_energy_and_momentum():
 def test_overflowing_neighbor_list_is_never_used(neighbor_builder):
   """A list at exact capacity overflows; the loop stops at the last good step."""
   num_particles = 343  # a full 7^3 lattice: every particle starts with the same neighbors
-  tight = protocol.make_simulation(num_particles, capacity_multiplier=1.0,
-                                   neighbor_builder=neighbor_builder)
-  loose = protocol.make_simulation(num_particles, capacity_multiplier=2.0,
-                                   neighbor_builder=neighbor_builder)
+  tight = engine.make_simulation(num_particles, capacity_multiplier=1.0,
+                                 neighbor_builder=neighbor_builder)
+  loose = engine.make_simulation(num_particles, capacity_multiplier=2.0,
+                                 neighbor_builder=neighbor_builder)
   keys = jax.random.split(jax.random.PRNGKey(4), 2)
   positions = protocol.lattice_configurations(keys[:1], num_particles, tight.box_length)
   momenta = protocol.replica_momenta(keys[1:], 1, num_particles, 5.0)[:, 0]
-  nbrs = protocol.allocate_neighbors(tight, positions)
+  nbrs = engine.allocate_neighbors(tight, positions)
   state = simulate.NVEState(positions, momenta, tight.batched_forces(positions, nbrs),
                             jnp.ones(1))
   state, nbrs, reached = tight.advance_nve(state, nbrs, jnp.zeros(1, jnp.int32),
@@ -87,10 +87,10 @@ def test_overflowing_neighbor_list_is_never_used(neighbor_builder):
 
 
 def test_equilibrate_reallocates_overflowing_lists(monkeypatch):
-  sim = protocol.make_simulation(343, capacity_multiplier=1.0)
+  sim = engine.make_simulation(343, capacity_multiplier=1.0)
   allocations = []
-  allocate = protocol.allocate_neighbors
-  monkeypatch.setattr(protocol, 'allocate_neighbors',
+  allocate = engine.allocate_neighbors
+  monkeypatch.setattr(engine, 'allocate_neighbors',
                       lambda *args: allocations.append(1) or allocate(*args))
   reports = []
   positions = protocol.equilibrate(sim, jax.random.split(jax.random.PRNGKey(5), 1),
