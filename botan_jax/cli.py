@@ -19,7 +19,8 @@ Exit status:
   0    done.
   1    an unexpected error, shown with its traceback (a bug, or a failure
        nobody foresaw); or some inputs of a batch failed and were skipped
-       (`errors.PartialFailure`, one line).
+       (`errors.PartialFailure`, one line); or, with --distributed, another
+       process of the run stopped (one line; rerun on every process to resume).
   2    a user error, one line `PROG: error: ...` saying what was wrong and what
        to do, no traceback: a mistyped flag, preset, config file, config field
        or value, a flag combination that cannot work, a glob that matches
@@ -431,7 +432,32 @@ def _main_reporting(argv: list[str]) -> int:
   except errors.PartialFailure as error:
     _say(f'error: {error}')
     return EXIT_PARTIAL
+  except Exception as error:  # pylint: disable=broad-except
+    if not (FLAGS.distributed and _lost_a_process(error)):
+      raise
+    _say(f'error: process {_process_id()}: {_first_line(error)}: another process of this '
+         'distributed run stopped, so this one stops too. Rerun the same command on every '
+         'process to resume from the last checkpoint.')
+    # Skips JAX's shutdown barrier, which would wait for the lost process until its heartbeat
+    # times out and then abort the interpreter.
+    _exit_at_once(EXIT_PARTIAL)
   return 0
+
+
+def _lost_a_process(error: BaseException) -> bool:
+  """Whether `error` is a collective or the coordination service failing for want of a peer."""
+  text = str(error)
+  return any(mark in text for mark in ('Gloo', 'NCCL', 'heartbeat', 'coordination service',
+                                       'Connection reset', 'UNAVAILABLE'))
+
+
+def _first_line(error: BaseException) -> str:
+  return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+def _process_id() -> int:
+  import jax  # pylint: disable=g-import-not-at-top
+  return jax.process_index()
 
 
 def parse_flags(argv: list[str]) -> list[str]:

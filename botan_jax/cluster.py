@@ -16,6 +16,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
+from absl import logging
+
 from botan_jax import errors
 
 Item = TypeVar('Item')
@@ -138,3 +140,5 @@ def initialize_distributed(coordinator_address: str | None = None,
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')
   jax.distributed.initialize(coordinator_address, num_processes, process_id,
                              heartbeat_timeout_seconds=heartbeat_timeout_s)
+  if jax.process_index() > 0:  # Progress and results are logged by process 0 alone.
+    logging.set_verbosity(logging.WARNING)
