@@ -110,6 +110,10 @@ flags.DEFINE_list('slab', None, 'figures: z range of the cross-section maps in s
                   'LOW,HIGH; default: 0.8 thick at the middle of the box.')
 flags.DEFINE_list('labels', None, 'figures: the models\' names, one per --input (maps), e.g. '
                   'BOTAN,NT-GNN.')
+flags.DEFINE_string('shard', None, 'generate: make only this share of the configurations: I/N '
+                    '(shard I of N, 0-based), slurm (this SLURM array task\'s) or processes '
+                    '(this process\'s, the default with --distributed); shards make whole batches '
+                    'of nvt_batch consecutive ids.')
 flags.DEFINE_string('task', None, 'sweep: run only this task (0-based index into --list_tasks), '
                     'or slurm: the index of this SLURM array task; then --collect writes the '
                     'tables.')
@@ -117,7 +121,7 @@ flags.DEFINE_bool('collect', False, 'sweep: write the tables from the finished t
                   'the unfinished ones with the command that reruns each; trains nothing.')
 flags.DEFINE_bool('list_tasks', False, 'sweep: print the tasks (index, run directory, state) '
                   'and their count, e.g. for sbatch --array=0-(count-1); trains nothing.')
-flags.DEFINE_bool('distributed', False, 'train, evaluate, predict, generate: join JAX\'s '
+flags.DEFINE_bool('distributed', False, 'train, generate: join JAX\'s '
                   'distributed runtime first (several processes, e.g. one per node or GPU); the '
                   'coordinator, process count and id come from the three flags below, else from '
                   'SLURM or Open MPI as JAX detects them. CPUs use gloo collectives.')
@@ -126,7 +130,9 @@ flags.DEFINE_integer('num_processes', None, '--distributed: the number of proces
 flags.DEFINE_integer('process_id', None, '--distributed: this process\'s id, 0..num_processes-1.')
 flags.DEFINE_integer('heartbeat_timeout_s', 60, '--distributed: seconds after which a silent '
                      'process counts as dead and the others stop.')
-DISTRIBUTED_MODES = ('train', 'evaluate', 'predict', 'generate')
+DISTRIBUTED_MODES = ('train', 'generate')  # evaluate and predict take seconds per file.
+MODE_FLAGS = {'shard': ('generate',), 'task': ('sweep',), 'collect': ('sweep',),
+              'list_tasks': ('sweep',)}  # Flags that only some modes take.
 
 
 def main(argv: list[str]) -> None:
@@ -140,11 +146,17 @@ def main(argv: list[str]) -> None:
   if FLAGS.distributed:
     if mode not in DISTRIBUTED_MODES:
       raise app.UsageError(f'--distributed: mode {mode} runs in one process; it applies to '
-                           f'{", ".join(DISTRIBUTED_MODES)} (a sweep spreads as --task array '
-                           'tasks instead).')
+                           f'{" and ".join(DISTRIBUTED_MODES)} (a sweep spreads as --task array '
+                           'tasks; evaluate and predict take seconds per file).')
     from botan_jax import cluster  # pylint: disable=g-import-not-at-top
+    # Shards of a dataset end hours apart; training processes end together.
+    shutdown_timeout_s = 30 * 24 * 3600 if mode == 'generate' else 300
     cluster.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
-                                   FLAGS.process_id, FLAGS.heartbeat_timeout_s)
+                                   FLAGS.process_id, FLAGS.heartbeat_timeout_s,
+                                   shutdown_timeout_s)
+    import jax  # pylint: disable=g-import-not-at-top
+    if mode == 'train' and jax.process_index() > 0:  # One run: process 0 logs its progress.
+      logging.set_verbosity(logging.WARNING)
   _run(mode, config)
 
 
@@ -168,6 +180,10 @@ def _check(mode: str, config: ml_collections.ConfigDict) -> None:
   user errors by `errors.as_user_errors` for these calls only.
   """
   # pylint: disable=g-import-not-at-top
+  for name, modes in MODE_FLAGS.items():
+    if FLAGS[name].present and mode not in modes:
+      raise app.UsageError(f'--{name} applies to --mode={" or --mode=".join(modes)}, not to '
+                           f'mode {mode}.')
   with errors.as_user_errors(ValueError, FileNotFoundError):
     if mode == 'train':
       from botan_jax import model_setup
@@ -185,6 +201,9 @@ def _check(mode: str, config: ml_collections.ConfigDict) -> None:
       _check_model_source(mode, config)
     elif mode in ('generate', 'sweep'):
       _required('workdir', mode)
+      if mode == 'generate' and FLAGS.shard:
+        from botan_jax import cluster
+        cluster.parse_shard(FLAGS.shard)
     elif mode == 'figures':
       from botan_jax.analysis import figures
       if _required('figure', mode) not in figures.FIGURES:
@@ -218,8 +237,10 @@ def _run(mode: str, config: ml_collections.ConfigDict) -> None:
     from botan_jax import inference
     inference.predict(config, FLAGS.workdir, FLAGS.input, FLAGS.output, _overridden())
   elif mode == 'generate':
+    from botan_jax import cluster
     from botan_jax.md import generate
-    generate.generate(config, FLAGS.workdir)
+    shard = cluster.parse_shard(FLAGS.shard or ('processes' if FLAGS.distributed else None))
+    generate.generate(config, FLAGS.workdir, shard)
   elif mode == 'sweep':
     _run_sweep(config)
   elif mode == 'figures':

@@ -16,8 +16,6 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
-from absl import logging
-
 from botan_jax import errors
 
 Item = TypeVar('Item')
@@ -115,13 +113,16 @@ def parse_task(value: str, num_tasks: int, environ: Mapping[str, str] | None = N
 
 def initialize_distributed(coordinator_address: str | None = None,
                            num_processes: int | None = None, process_id: int | None = None,
-                           heartbeat_timeout_s: int = 60) -> None:
+                           heartbeat_timeout_s: int = 60,
+                           shutdown_timeout_s: int = 300) -> None:
   """Joins JAX's distributed runtime (call before anything touches a device).
 
   Arguments left None are detected by JAX (SLURM, Open MPI, cloud TPU). CPU
   collectives go through gloo, so that CPU processes can sum across each
   other (GPUs use NCCL whatever this says). A process that sends no heartbeat
-  for `heartbeat_timeout_s` counts as dead, and the others stop.
+  for `heartbeat_timeout_s` counts as dead, and the others stop. At the end,
+  each process waits up to `shutdown_timeout_s` for the others to finish (shards
+  of a dataset finish at different times: give them a long one).
 
   Raises:
     errors.ConfigError: for a partial or inconsistent set of arguments.
@@ -139,6 +140,5 @@ def initialize_distributed(coordinator_address: str | None = None,
   import jax  # pylint: disable=g-import-not-at-top
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')
   jax.distributed.initialize(coordinator_address, num_processes, process_id,
-                             heartbeat_timeout_seconds=heartbeat_timeout_s)
-  if jax.process_index() > 0:  # Progress and results are logged by process 0 alone.
-    logging.set_verbosity(logging.WARNING)
+                             heartbeat_timeout_seconds=heartbeat_timeout_s,
+                             shutdown_timeout_seconds=shutdown_timeout_s)

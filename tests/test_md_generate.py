@@ -8,7 +8,7 @@ import pytest
 from botan_jax import graphs, io, system, targets
 from botan_jax.analysis import relaxation
 from botan_jax.md import generate, plans, protocol, state
-from configs import generate as generate_configs
+from botan_jax.presets import generate as generate_configs
 
 pytestmark = pytest.mark.filterwarnings('ignore:scatter inputs have incompatible types')
 

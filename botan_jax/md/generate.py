@@ -29,6 +29,13 @@ Nose-Hoover chain at rest and rebuilds neighbor lists at other steps, and
 batch-mates share list rebuilds, so the round-off differs and the chaotic
 dynamics carry it to a different, equally valid trajectory (same ensemble,
 same protocol).
+
+Several processes (a SLURM job array, JAX processes, or shells) share one
+dataset by `shard`: each makes whole batches of consecutive ids
+(`shard_ids`), so a fresh dataset made in shards equals, file for file and
+bit for bit, the one a single process makes (with the same devices per
+process). A shard writes, checks and removes only its own configurations'
+files and checkpoints.
 """
 
 import dataclasses
@@ -42,7 +49,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from botan_jax import errors, io, layout
+from botan_jax import cluster, errors, io, layout
 from botan_jax import progress as progress_lines  # `progress` names the ProgressLog here.
 from botan_jax.md import engine, plans, protocol, state
 
@@ -56,8 +63,9 @@ def output_path(workdir: str, config: ml_collections.ConfigDict, config_id: int,
                                                config_id, time_index))
 
 
-def _require_ids_in_their_split(workdir: str, config: ml_collections.ConfigDict) -> None:
-  """Refuses files of this dataset lying in the split their id does not belong to.
+def _require_ids_in_their_split(workdir: str, config: ml_collections.ConfigDict,
+                                ids: set[int]) -> None:
+  """Refuses files of configurations `ids` lying in the split their id does not belong to.
 
   Raises:
     errors.ConfigError: naming the first such file, e.g. test/ id 3 after num_train grew to 3.
@@ -72,6 +80,8 @@ def _require_ids_in_their_split(workdir: str, config: ml_collections.ConfigDict)
       if not (match and file_name.startswith(prefix)):
         continue
       config_id, time_index = int(match['id']), int(match['tc'])
+      if config_id not in ids:
+        continue  # Another shard's, or beyond this dataset.
       expected = output_path(workdir, config, config_id, time_index)
       if os.path.dirname(expected) != directory:
         raise errors.ConfigError(
@@ -79,6 +89,24 @@ def _require_ids_in_their_split(workdir: str, config: ml_collections.ConfigDict)
             f'{os.path.basename(os.path.dirname(expected))}/ with num_train='
             f'{config.num_train}, so the dataset would hold it twice or in the wrong set. '
             'Move or delete it, or use another --workdir.')
+
+
+def _id_ranges(ids: Sequence[int]) -> str:
+  """'1-8, 17-24' for runs of consecutive ids."""
+  runs: list[list[int]] = []
+  for i in ids:
+    if runs and i == runs[-1][-1] + 1:
+      runs[-1].append(i)
+    else:
+      runs.append([i])
+  return ', '.join(f'{r[0]}-{r[-1]}' if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def _remove_state_dir_if_empty(workdir: str, config: ml_collections.ConfigDict,
+                               shard: cluster.Shard) -> None:
+  """Removes the empty checkpoint folder; only a lone shard does (others may be writing there)."""
+  if shard.count == 1:
+    _remove_if_empty(layout.generator_state_dir(workdir, config.temperature))
 
 
 def _remove_if_empty(directory: str) -> None:
@@ -280,34 +308,65 @@ def _resumable(workdir: str, config: ml_collections.ConfigDict, plan: plans.Plan
   return checkpoint
 
 
-def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
+def shard_ids(config: ml_collections.ConfigDict, shard: cluster.Shard) -> list[int]:
+  """The configuration ids that `shard` makes: whole batches of `nvt_batch` consecutive ids.
+
+  The ids 1..num_train+num_test are cut into batches of nvt_batch (1-8, 9-16,
+  ... for 8), as one process cuts them, and shard k of n takes batches k,
+  k+n, k+2n, ... So every configuration is equilibrated with the same
+  batch-mates whatever the number of shards, and a fresh dataset is the same
+  bit for bit made by one process or by any number of shards (with the same
+  devices per process).
+
+  Raises:
+    errors.ConfigError: for more shards than batches (a shard would make nothing).
+  """
+  all_ids = list(range(1, config.num_train + config.num_test + 1))
+  batches = list(_chunks(all_ids, config.nvt_batch))
+  if shard.count > len(batches):
+    raise errors.ConfigError(
+        f'{shard.count} shards for {len(all_ids)} configurations in {len(batches)} batches of '
+        f'nvt_batch={config.nvt_batch}: shard {len(batches)} onwards would make nothing. Use at '
+        f'most {len(batches)} shards, or a smaller --config.nvt_batch (1 gives one configuration '
+        'per shard).')
+  return [i for batch in shard.take(batches) for i in batch]
+
+
+def generate(config: ml_collections.ConfigDict, workdir: str,
+             shard: cluster.Shard = cluster.Shard()) -> list[str]:
   """Generates (or completes) the dataset described by `config` under `workdir`.
 
   Args:
-    config: see `configs/generate.py` for the fields.
+    config: see `botan_jax/presets/generate.py` for the fields.
     workdir: output root; files go to `{workdir}/T{T:.2f}/{train,test}/`.
+    shard: the share of the configurations this process makes (`shard_ids`);
+      shards write, check and remove only their own configurations' files, so
+      any number of them run side by side on one dataset, each resumable.
 
   Returns:
-    The paths of all files of the dataset, complete ones from earlier runs
-    included, ordered by configuration id and time index.
+    The paths of the shard's files (all the dataset's for one shard),
+    complete ones from earlier runs included, ordered by configuration id and
+    time index.
 
   Raises:
-    errors.ConfigError (a ValueError): for a bad parameter, or a checkpoint of a different run.
+    errors.ConfigError (a ValueError): for a bad parameter or shard, or a checkpoint of a
+      different run.
   """
   plan = plans.make_plan(config)
-  _require_ids_in_their_split(workdir, config)
-  all_ids = list(range(1, config.num_train + config.num_test + 1))
-  paths = [output_path(workdir, config, i, k) for i in all_ids for k in plan.time_indices]
-  pending = [i for i in all_ids if not _is_complete(workdir, config, plan, i)]
-  for config_id in set(all_ids) - set(pending):  # Interrupted before its checkpoint's removal.
+  ids = shard_ids(config, shard)
+  _require_ids_in_their_split(workdir, config, set(ids))
+  paths = [output_path(workdir, config, i, k) for i in ids for k in plan.time_indices]
+  pending = [i for i in ids if not _is_complete(workdir, config, plan, i)]
+  for config_id in set(ids) - set(pending):  # Interrupted before its checkpoint's removal.
     if os.path.exists(leftover := state.checkpoint_path(workdir, config, config_id)):
       os.remove(leftover)
-  logging.info('Generating T=%.2f N=%d R=%d: %d of %d configurations to do, time indices %s '
+  of_shard = '' if shard.count == 1 else f' (shard {shard}: ids {_id_ranges(ids)})'
+  logging.info('Generating T=%.2f N=%d R=%d: %d of %d configurations to do%s, time indices %s '
                '(steps %s), NVT %d steps.', plan.temperature, config.num_particles,
-               config.num_replicas, len(pending), len(all_ids), plan.time_indices,
+               config.num_replicas, len(pending), len(ids), of_shard, plan.time_indices,
                plan.record_steps, plan.schedule.total_steps)
   if not pending:
-    _remove_if_empty(layout.generator_state_dir(workdir, config.temperature))
+    _remove_state_dir_if_empty(workdir, config, shard)
     return paths
 
   with engine.float_precision(config.precision):
@@ -336,7 +395,7 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
     total += config.num_particles * config.num_replicas * (
         sum(last_nve_step * len(ids) for ids in nvt_groups.values())
         + sum((last_nve_step - step) * len(ids) for step, ids in nve_groups.items()))
-    progress = ProgressLog(len(all_ids), len(all_ids) - len(pending), total, plan, config.dt,
+    progress = ProgressLog(len(ids), len(ids) - len(pending), total, plan, config.dt,
                            config.log_interval_s)
     logging.info('%d configurations resume from checkpoints; devices: %s.',
                  sum(c is not None for c in checkpoints.values()), sim.mesh.devices.tolist())
@@ -354,7 +413,8 @@ def generate(config: ml_collections.ConfigDict, workdir: str) -> list[str]:
                              progress)
   if missing := [path for path in paths if not os.path.exists(path)]:
     raise RuntimeError(f'{len(missing)} files were not written, e.g. {missing[0]}.')
-  _remove_if_empty(layout.generator_state_dir(workdir, config.temperature))
-  logging.info('Dataset complete: %d files under %s.', len(paths),
+  _remove_state_dir_if_empty(workdir, config, shard)
+  logging.info('%s complete: %d files under %s.',
+               'Dataset' if shard.count == 1 else f'Shard {shard}', len(paths),
                layout.temperature_dir(workdir, config.temperature))
   return paths
