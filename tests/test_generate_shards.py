@@ -14,27 +14,24 @@ from botan_jax.presets import generate as generate_configs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-CONFIG_FILE = '''
-from botan_jax.presets import generate
-
-
-def get_config():
-  config = generate.tiny_config()
-  config.num_train, config.num_test = 2, 1
-  config.time_indices = (1, 2)
-  config.num_replicas = 2
-  config.nvt_batch, config.nve_batch = 2, 1  # Batches 1-2 and 3: 1 and 2 are batch-mates.
-  return config
-'''
-
-
 def small_config():
+  """The tiny preset cut down: 3 configurations in batches 1-2 and 3, 2 replicas, 2 times."""
   config = generate_configs.tiny_config()
   config.num_train, config.num_test = 2, 1
   config.time_indices = (1, 2)
   config.num_replicas = 2
-  config.nvt_batch, config.nve_batch = 2, 1  # Batches 1-2 and 3: 1 and 2 are batch-mates.
+  config.nvt_batch, config.nve_batch = 2, 1  # 1 and 2 are batch-mates.
   return config
+
+
+# The same config for the command line: a config file of the user's own.
+CONFIG_FILE = """
+from tests import test_generate_shards
+
+
+def get_config():
+  return test_generate_shards.small_config()
+"""
 
 
 def _files(root) -> dict[str, str]:
