@@ -157,16 +157,17 @@ def kob_andersen_force(box_length: float, types: np.ndarray) -> Callable[..., jn
 
   Args:
     box_length: edge L of the periodic cubic box (minimum image).
-    types: (N,) particle types (`system.ParticleType`).
+    types: (N,) particle types (`system.ParticleType`), numpy or traced.
 
   Returns:
     `force_fn(positions, neighbor) -> (N, 3)` forces in eps_AA / sigma_AA for
     positions wrapped or not; extra keyword arguments (e.g. kT) are ignored.
   """
   constants = pair_constants()
-  num_particles = len(types)
-  # Padding entries (index N) of a list get type A and the position of particle 0.
-  padded_types = jnp.asarray(np.append(types, system.ParticleType.A), jnp.int32)
+  num_particles = types.shape[0]
+  # Padding entries (index N) of a list get type A and the position of particle 0. `types` may
+  # be traced (a batch of configurations, each with its own types).
+  padded_types = jnp.append(jnp.asarray(types, jnp.int32), jnp.int32(system.ParticleType.A))
 
   def pair_forces(senders, receivers, positions):
     """Force on each sender from its receiver, as three arrays shaped like `receivers`."""
