@@ -1,6 +1,7 @@
 """Predictions as files OVITO opens: particles as extxyz, bonds as a LAMMPS `dump local` file.
 
-Beside each prediction `{stem}_pred.npz` (`inference.predict` with write_extxyz):
+Beside each prediction `{stem}_pred.npz` (`inference.predict` with write_extxyz; names from
+`layout.ovito_files`):
   {stem}_pred.extxyz      one frame, written by ASE: Lattice and pbc of the box, and columns
                           species (A or B; OVITO's Particle Type), pos (t = 0, wrapped, in
                           sigma_AA), Z (18 for A, 10 for B, so that ASE reads it back as Ar/Ne),
@@ -18,25 +19,19 @@ import os
 
 import numpy as np
 
+from botan_jax import graphs
 from botan_jax import io
+from botan_jax import layout
 from botan_jax import system
 
-EXTXYZ_SUFFIX = '.extxyz'
-BONDS_SUFFIX = '_bonds.dump'
 STAND_IN_NUMBERS = {system.ParticleType.A: 18, system.ParticleType.B: 10}  # Ar, Ne.
-
-
-def export_paths(prediction_path: str) -> tuple[str, str]:
-  """The extxyz and bond files written beside a prediction `{stem}.npz`."""
-  stem = os.path.splitext(prediction_path)[0]
-  return stem + EXTXYZ_SUFFIX, stem + BONDS_SUFFIX
 
 
 def written_for_ovito(prediction_path: str) -> bool:
   """Whether both export files of a prediction exist and are not older than it."""
   mtime = os.path.getmtime(prediction_path) if os.path.exists(prediction_path) else None
   return mtime is not None and all(
-      os.path.exists(p) and os.path.getmtime(p) >= mtime for p in export_paths(prediction_path))
+      os.path.exists(p) and os.path.getmtime(p) >= mtime for p in layout.ovito_files(prediction_path))
 
 
 def undirected(edge_index: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -55,7 +50,8 @@ def write_extxyz(path: str, sample: io.Sample, record: dict) -> None:
   import ase.io  # pylint: disable=g-import-not-at-top
   quantity = str(record['node_quantity'])
   atoms = ase.Atoms(numbers=[STAND_IN_NUMBERS[t] for t in sample.types],
-                    positions=sample.initial_positions, cell=np.diag(sample.box), pbc=True)
+                    positions=graphs.wrap(sample.initial_positions, sample.box),
+                    cell=np.diag(sample.box), pbc=True)
   columns = {'species': np.array([system.ParticleType(t).name for t in sample.types]),
              'id': np.arange(1, sample.num_particles + 1),
              f'{quantity}_pred': np.asarray(record['node_pred'], np.float64)}
@@ -88,7 +84,7 @@ def write_bonds(path: str, box: np.ndarray, record: dict) -> None:
 
 def write_for_ovito(prediction_path: str, sample: io.Sample, record: dict) -> list[str]:
   """Writes the extxyz and bond files of one prediction beside it; returns their paths."""
-  extxyz, bonds = export_paths(prediction_path)
+  extxyz, bonds = layout.ovito_files(prediction_path)
   write_extxyz(extxyz, sample, record)
   write_bonds(bonds, sample.box, record)
   return [extxyz, bonds]

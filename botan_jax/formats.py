@@ -34,11 +34,11 @@ from absl import logging
 
 from botan_jax import graphs
 from botan_jax import io
+from botan_jax import layout
 from botan_jax import system
 
 FORMATS = ('lammps-data', 'lammps-dump', 'extxyz', 'gsd')
-SUFFIXES = {'.data': 'lammps-data', '.lmp': 'lammps-data', '.lammpstrj': 'lammps-dump',
-            '.dump': 'lammps-dump', '.extxyz': 'extxyz', '.xyz': 'extxyz', '.gsd': 'gsd'}
+SUFFIXES = layout.STRUCTURE_SUFFIXES
 TRAJECTORY_FORMATS = ('lammps-dump', 'gsd')  # Several frames, and unwrapped positions.
 DEFAULT_TYPE_MAP = {'1': system.ParticleType.A, '2': system.ParticleType.B,
                     'A': system.ParticleType.A, 'B': system.ParticleType.B}
@@ -198,7 +198,11 @@ def read_extxyz(path: str) -> list[Frame]:
   import ase.io  # pylint: disable=g-import-not-at-top
   try:
     images = ase.io.read(path, index=':', format='extxyz')
-  except (ValueError, KeyError, IndexError, RuntimeError, StopIteration) as err:
+  except KeyError as err:
+    raise io.DataError(f'{path}: species {err} is not a chemical element, which ASE\'s extxyz '
+                       'reader needs; name the species as elements (e.g. Ar and Ne, with '
+                       '--type_map=Ar:A,Ne:B) or add a Z column.') from err
+  except (ValueError, IndexError, RuntimeError, StopIteration) as err:
     raise io.DataError(f'{path}: not a readable extxyz file ({err!r}).') from err
   return [_atoms_frame(atoms, np.asarray(atoms.get_chemical_symbols()), f'{path}[{k}]',
                        unwrapped=False) for k, atoms in enumerate(images)]

@@ -269,10 +269,9 @@ def _natural_key(path: str) -> list[Any]:
   return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', path)]
 
 
-# What a directory of inputs is searched for: BOTAN npz, DeepMind pickles and the structure
-# files of botan_jax.formats.SUFFIXES.
-INPUT_SUFFIXES = ('*.npz', '*.pickle', '*.pkl', '*.data', '*.lmp', '*.lammpstrj', '*.dump',
-                  '*.extxyz', '*.xyz', '*.gsd')
+# What a directory of inputs is searched for: BOTAN npz, DeepMind pickles and simulation files.
+INPUT_SUFFIXES = tuple('*' + suffix for suffix in (*layout.DATASET_SUFFIXES,
+                                                    *layout.STRUCTURE_SUFFIXES))
 
 
 def find_files(pattern: str, time_index: int | None = None) -> list[str]:

@@ -248,6 +248,16 @@ def test_a_third_atom_type_is_refused(tmp_path):
     botan_jax.read(fixture('config.extxyz'), type_map='Ar:A,Ne:C')
 
 
+def test_extxyz_species_that_are_not_elements_are_refused_with_the_remedy(tmp_path):
+  lines = open(fixture('config.extxyz')).read().split('\n')
+  lines[2:] = [re.sub(r'^Ar ', 'A  ', re.sub(r'^Ne ', 'B  ', line)) for line in lines[2:]]
+  path = tmp_path / 'names.extxyz'
+  path.write_text('\n'.join(lines))
+  with pytest.raises(io.DataError, match=r"names.extxyz: species 'A' is not a chemical element.*"
+                     r'--type_map=Ar:A,Ne:B'):
+    botan_jax.read(path)
+
+
 def test_frames_with_different_n_are_refused(tmp_path):
   def drop_last_atom(text):
     head, last = text.rsplit('ITEM: TIMESTEP', 1)
@@ -369,6 +379,10 @@ def test_ovito_files_hold_the_prediction(tmp_path, reference):
                              atol=2e-7)
   with open(extxyz) as f:
     assert 'species:S:1:pos:R:3' in f.readlines()[1]
+  again = botan_jax.read(extxyz, type_map='Ar:A,Ne:B')  # Through its Z column.
+  np.testing.assert_array_equal(again.types, sample.types)
+  np.testing.assert_allclose(again.initial_positions, graphs.wrap(sample.initial_positions,
+                                                                  sample.box), atol=1e-7)
   table = np.loadtxt(bonds, skiprows=9)
   assert len(table) == len(graph.senders) // 2
   with open(bonds) as f:
