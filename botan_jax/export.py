@@ -8,8 +8,10 @@ Beside each prediction `{stem}_pred.npz` (`inference.predict` with write_extxyz;
                           id (1-based, OVITO's Particle Identifier, which the bonds refer to),
                           {Q}_pred, and, when the input holds trajectories, {Q}_true and
                           {Q}_error = pred - true (Q the node quantity: S, R, D or C).
-  {stem}_pred_bonds.dump  a LAMMPS `dump local` file: one entry per pair closer than the edge
-                          cut-off at t = 0, columns `id atom1 atom2 E_pred [E_true E_error]`
+  {stem}_pred_bonds.dump  a LAMMPS `dump local` file with the label BONDS (as `dump_modify label
+                          BONDS` writes it, so that OVITO takes the entries for bonds): one bond
+                          per pair closer than the edge cut-off at t = 0, columns
+                          `id atom1 atom2 E_pred [E_true E_error]`
                           (atom ids as in the extxyz; E_pred the mean of the two directions'
                           predictions). OVITO's Load trajectory modifier reads it: map atom1
                           and atom2 to Bond Topology.A and .B, the others to bond properties.
@@ -75,8 +77,8 @@ def write_bonds(path: str, box: np.ndarray, record: dict) -> None:
     table += [actual, predicted - actual]
     names += ['E_true', 'E_error']
   bounds = ''.join(f'0 {length:.10g}\n' for length in box)
-  header = (f'ITEM: TIMESTEP\n0\nITEM: NUMBER OF ENTRIES\n{len(pairs)}\n'
-            f'ITEM: BOX BOUNDS pp pp pp\n{bounds}ITEM: ENTRIES {" ".join(names)}')
+  header = (f'ITEM: TIMESTEP\n0\nITEM: NUMBER OF BONDS\n{len(pairs)}\n'
+            f'ITEM: BOX BOUNDS pp pp pp\n{bounds}ITEM: BONDS {" ".join(names)}')
   with io.atomic_path(path) as tmp:
     np.savetxt(tmp, np.stack(table, 1), fmt=['%d'] * 3 + ['%.7g'] * (len(names) - 3),
                header=header, comments='')

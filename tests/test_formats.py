@@ -386,7 +386,7 @@ def test_ovito_files_hold_the_prediction(tmp_path, reference):
   table = np.loadtxt(bonds, skiprows=9)
   assert len(table) == len(graph.senders) // 2
   with open(bonds) as f:
-    assert f.readlines()[8].split() == ['ITEM:', 'ENTRIES', 'id', 'atom1', 'atom2', 'E_pred',
+    assert f.readlines()[8].split() == ['ITEM:', 'BONDS', 'id', 'atom1', 'atom2', 'E_pred',
                                         'E_true', 'E_error']
   a, b = graph.senders[0], graph.receivers[0]
   row = table[(table[:, 1] == min(a, b) + 1) & (table[:, 2] == max(a, b) + 1)][0]
