@@ -8,9 +8,9 @@
   python main.py --config=generate:T064 --workdir=data                 # generate a dataset
   python main.py --config=sweep:T044 --workdir=runs/sweep_T044
   python main.py --mode=figures --figure=pearson --runs=runs/sweep_T044 --output=figures/fig5
-  python main.py --mode=predict --config=botan:T044_t4120 --config.init_from=pyg:model1.npz \
+  python main.py --mode=predict --config=botan:T044_t4120 --config.init_from=pyg:model1.npz \\
       --input=conf.lammpstrj --type_map=1:A,2:B --output=preds/ --write_extxyz   # LAMMPS, OVITO
-  python main.py --mode=convert --input='replica_*.lammpstrj' --times=0.1,0.52 --temperature=0.64 \
+  python main.py --mode=convert --input='replica_*.lammpstrj' --times=0.1,0.52 --temperature=0.64 \\
       --config_id=1 --output=data/T0.64/train                 # your replicas -> BOTAN npz
 
 --config names a preset module of botan_jax/presets, botan, generate, sweep or
@@ -96,11 +96,14 @@ FLAGS.set_default('config', 'demo')  # Parsed here unless --config is on the com
 flags.DEFINE_enum('mode', None, MODES, 'What to run; default: the config\'s `mode`, else train.')
 flags.DEFINE_string('workdir', None, 'Run directory: checkpoints, metrics, evaluation '
                     '(generate: the dataset root; sweep: the directory of all its runs).')
-flags.DEFINE_string('input', None, 'predict: a file, directory or glob of configurations; '
+flags.DEFINE_string('input', None, 'predict: a file, directory or glob of configurations (npz, '
+                    'pickle, LAMMPS data or dump, extxyz, GSD); convert: a glob of trajectories, one '
+                    'per replica; '
                     'figures: predict outputs, comma-separated: one per model of one '
                     'configuration (maps), files, directories or globs (scatter), a file or '
                     'directory (pdf_e).')
 flags.DEFINE_string('output', None, 'predict: a file ending in .npz (one input), else a directory; '
+                    'convert: the directory of the BOTAN npz files; '
                     'figures: the figure path, written as .png and .pdf.')
 flags.DEFINE_string('figure', None, 'figures: which figure, e.g. pearson or maps (a wrong name '
                     'lists them all).')

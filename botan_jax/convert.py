@@ -65,7 +65,8 @@ def frame_at(frames: Sequence[formats.Frame], t: float, dt: float, path: str) ->
   held = [f'{frame.step * dt:g}' for frame in frames if frame.step is not None]
   raise io.DataError(f'{path}: no frame at t={t:g} (step {t / dt:g} with dt={dt:g}); the file '
                      f'holds t = {", ".join(held[:12])}{" ..." if len(held) > 12 else ""}. '
-                     'Check --times and --dt (LAMMPS counts steps from reset_timestep).')
+                     'Check --times and --dt; steps must count from 0 where each replica '
+                     'starts (LAMMPS: reset_timestep 0).')
 
 
 def unwrapped(frame: formats.Frame) -> np.ndarray:

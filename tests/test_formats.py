@@ -225,6 +225,22 @@ def test_a_non_cubic_box_is_refused(tmp_path):
     botan_jax.read(path)
 
 
+def test_a_triclinic_box_is_refused_unless_its_tilts_are_zero(tmp_path, reference):
+  def tilt(value):
+    def edit(text):
+      lines = text.split('\n')
+      lines[4] = 'ITEM: BOX BOUNDS xy xz yz pp pp pp'
+      lines[5] += f' {value}'
+      lines[6:8] = [line + ' 0' for line in lines[6:8]]
+      return '\n'.join(lines)
+    return edit
+  path = _edited(tmp_path, 'replica1.lammpstrj', tilt(0.3), 'tilted.lammpstrj')
+  with pytest.raises(io.DataError, match=r'\[0\]: the box is triclinic \(tilts \[0.3, 0.0, 0.0\]\)'):
+    botan_jax.read(path)
+  upright = botan_jax.read(_edited(tmp_path, 'replica1.lammpstrj', tilt(0), 'upright.lammpstrj'))
+  np.testing.assert_allclose(upright.box, reference.box)
+
+
 def test_a_non_periodic_box_is_refused(tmp_path):
   path = _edited(tmp_path, 'replica1.lammpstrj',
                  lambda t: t.replace('ITEM: BOX BOUNDS pp pp pp', 'ITEM: BOX BOUNDS pp pp fm', 1))
@@ -311,6 +327,11 @@ def test_a_truncated_dump_is_refused(tmp_path):
   with pytest.raises(io.DataError, match=r'truncated: the frame of step 520 has \d+ of its 343 '
                      'atom lines'):
     botan_jax.read(path)
+  # Cut at a line boundary, which ASE 3.29 reads as a frame of 333 atoms without complaint.
+  whole_lines = _edited(tmp_path, 'replica1.lammpstrj',
+                        lambda t: '\n'.join(t.split('\n')[:-11]) + '\n', 'lines.lammpstrj')
+  with pytest.raises(io.DataError, match=r'the frame of step 520 has 333 of its 343 atom lines'):
+    botan_jax.read(whole_lines)
   cut_in_header = _edited(tmp_path, 'replica1.lammpstrj',
                           lambda t: t[:t.index('ITEM: BOX BOUNDS', 100)], 'header.lammpstrj')
   with pytest.raises(io.DataError, match=r'truncated|malformed'):
