@@ -172,7 +172,7 @@ def check_density(num_particles: int, box: np.ndarray, source: str, strict: bool
 def _atoms_frame(atoms, labels: np.ndarray, source: str, unwrapped: bool) -> Frame:
   """A Frame of an ase.Atoms (orthogonal cell checked by `check_box` later)."""
   cell = np.asarray(atoms.cell[:], np.float64)
-  tilts = cell[np.triu_indices(3, 1)] + cell[np.tril_indices(3, -1)]
+  tilts = np.abs(cell[np.triu_indices(3, 1)]) + np.abs(cell[np.tril_indices(3, -1)])
   positions = np.asarray(atoms.get_positions(), np.float64)
   box = np.diag(cell).copy()
   check_box(box, tilts, np.asarray(atoms.pbc, bool), source)
