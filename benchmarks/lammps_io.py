@@ -45,6 +45,17 @@ def pair_commands(pair: str = 'shifted_force') -> str:
   return style[pair] + '\n' + coefficients
 
 
+def setup_commands(data_path: str, pair: str = 'shifted_force') -> str:
+  """The start of every input here: LJ units, atomic style, a periodic box read from
+  `data_path`, and the Kob-Andersen pair style (`pair_commands`)."""
+  return f"""units lj
+atom_style atomic
+atom_modify map array
+boundary p p p
+read_data {data_path}
+{pair_commands(pair)}"""
+
+
 def run(lmp: str, input_path: str, log_path: str, ranks: int, library_path: str = '') -> None:
   """Runs `lmp -in input_path` on `ranks` MPI ranks (mpirun beside lmp), one thread each."""
   env = dict(os.environ, OMP_NUM_THREADS='1')

@@ -46,12 +46,7 @@ flags.DEFINE_enum('neighbor_builder', 'auto', ['auto', 'jax_md', 'kdtree'],
 
 def lammps_input(data_path: str, forces_path: str, nve_steps: int, skin: float) -> str:
   """Input script: energy and forces at step 0, then a timed NVE run."""
-  return f"""units lj
-atom_style atomic
-atom_modify map array
-boundary p p p
-read_data {data_path}
-{lammps_io.pair_commands('shifted_force')}
+  return f"""{lammps_io.setup_commands(data_path)}
 neighbor {skin:.17g} bin
 neigh_modify every 1 delay 0 check yes
 timestep {system.TIME_STEP:.17g}

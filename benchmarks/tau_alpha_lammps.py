@@ -27,6 +27,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from benchmarks import lammps_io
+from botan_jax import formats
 from botan_jax import system
 from botan_jax.analysis import relaxation
 from botan_jax.md import engine, protocol
@@ -55,12 +56,7 @@ def lammps_input(data_path: str, dump_path: str) -> str:
            for name in ('hold_time', 'cool_time', 'equilibration_time', 'production_time',
                         'frame_interval')}
   temperature, damping = FLAGS.temperature, FLAGS.thermostat_time
-  return f"""units lj
-atom_style atomic
-atom_modify map array
-boundary p p p
-read_data {data_path}
-{lammps_io.pair_commands(FLAGS.pair)}
+  return f"""{lammps_io.setup_commands(data_path, FLAGS.pair)}
 neighbor 0.3 bin
 neigh_modify every 1 delay 0 check yes
 timestep {system.TIME_STEP:.17g}
@@ -89,16 +85,11 @@ run {steps['production_time']}
 """
 
 
-def read_frames(path: str, num_particles: int) -> tuple[np.ndarray, np.ndarray]:
-  """(F, N, 3) unwrapped positions and (N,) 0/1 types from a sorted custom dump."""
-  block = num_particles + 9
-  with open(path) as f:
-    lines = f.readlines()
-  num_frames = len(lines) // block
-  rows = [lines[k * block + 9:(k + 1) * block] for k in range(num_frames)]
-  data = np.loadtxt([line for frame in rows for line in frame]).reshape(
-      num_frames, num_particles, 5)
-  return data[:, :, 2:], data[0, :, 1].astype(np.int8) - 1
+def read_frames(path: str) -> tuple[np.ndarray, np.ndarray]:
+  """(F, N, 3) unwrapped positions and (N,) 0/1 types of a dump (`formats.read_frames`)."""
+  frames = formats.read_frames(path, 'lammps-dump')
+  types = formats.map_types(frames[0].labels, formats.DEFAULT_TYPE_MAP, frames[0].source)
+  return np.stack([frame.unwrapped for frame in frames]), types.astype(np.int8)
 
 
 def main(argv):
@@ -123,7 +114,7 @@ def main(argv):
     lammps_io.run(FLAGS.lmp, input_path, os.path.join(workdir, 'log.lammps'), FLAGS.ranks,
                   FLAGS.lmp_library_path)
     lammps_seconds = time.time() - start
-    frames, frame_types = read_frames(dump_path, n)
+    frames, frame_types = read_frames(dump_path)
     temperatures = np.atleast_2d(np.loadtxt(dump_path + '.temperature'))[:, 1]
   max_lag = int(round(FLAGS.max_lag / FLAGS.frame_interval))
   lags = np.unique(np.round(np.logspace(0, np.log10(max_lag), 60)).astype(int))

@@ -7,7 +7,8 @@ The Python API, each name imported from its module on first use, so that
       Model.predict(positions, types, box) -> Prediction(node, edge, edge_index, node_target)
       Model.predict_sample(sample) -> Prediction
       Model.evaluate(sample) -> Evaluation(pearson_node, pearson_edge, ...)
-  read(path, *, pickle_time_index=0) -> Sample
+  read(path, *, pickle_time_index=0, format=None, type_map=None, frame=0, strict=False) -> Sample
+      (npz, DeepMind pickle, LAMMPS data or dump, extxyz, GSD)
   train_and_evaluate(config, workdir) -> dict     (botan_jax/train.py)
   generate(config, workdir) -> list[str]           (botan_jax/md/generate.py)
 

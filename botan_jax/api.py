@@ -227,15 +227,25 @@ def load_model(source: str | os.PathLike, *, dtype: str | None = None, precision
   return Model(loaded.params, config, source, loaded.origin)
 
 
-def read(path: str | os.PathLike, *, pickle_time_index: int = 0) -> io.Sample:
-  """One configuration from a BOTAN npz or a DeepMind pickle, checked (`io.load_sample`).
+def read(path: str | os.PathLike, *, pickle_time_index: int = 0, format: str | None = None,  # pylint: disable=redefined-builtin
+         type_map: str | None = None, frame: int = 0, strict: bool = False) -> io.Sample:
+  """One configuration from a file, checked (`io.load_sample`).
 
   Args:
-    path: the file.
+    path: a BOTAN npz, a DeepMind pickle, a LAMMPS data file (.data, .lmp) or
+      text dump (.lammpstrj, .dump), an extxyz (.extxyz, .xyz) or a GSD file.
     pickle_time_index: the 0-based time index of a DeepMind pickle (an npz
       holds one time, named in its file name).
+    format: the format when the suffix does not say it: 'npz', 'pickle',
+      'lammps-data', 'lammps-dump', 'extxyz' or 'gsd'.
+    type_map: a structure file's types to A and B, e.g. '1:A,2:B' (the
+      default, with names A and B) or 'Ar:A,Ne:B'.
+    frame: the 0-based frame of a dump, extxyz or GSD with several (default 0).
+    strict: refuse a number density more than 1% off 1.2 (default: a warning).
 
   Raises:
-    io.DataError: naming the file, if it is missing, unreadable or inconsistent.
+    io.DataError: naming the file, if it is missing, unreadable or inconsistent
+      (a third atom type, a box that is not cubic and periodic, ...).
   """
-  return io.load_sample(os.fspath(path), pickle_time_index)
+  return io.load_sample(os.fspath(path), pickle_time_index, read_options=io.ReadOptions(
+      format=format, type_map=type_map, frame=frame, strict=strict))

@@ -8,6 +8,10 @@
   python main.py --config=generate:T064 --workdir=data                 # generate a dataset
   python main.py --config=sweep:T044 --workdir=runs/sweep_T044
   python main.py --mode=figures --figure=pearson --runs=runs/sweep_T044 --output=figures/fig5
+  python main.py --mode=predict --config=botan:T044_t4120 --config.init_from=pyg:model1.npz \\
+      --input=conf.lammpstrj --type_map=1:A,2:B --output=preds/ --write_extxyz   # LAMMPS, OVITO
+  python main.py --mode=convert --input='replica_*.lammpstrj' --times=0.1,0.52 --temperature=0.64 \\
+      --config_id=1 --output=data/T0.64/train                 # your replicas -> BOTAN npz
 
 --config names a preset module of botan_jax/presets, botan, generate, sweep or
 demo (the default), from any directory, with its argument after ':'; any other
@@ -53,7 +57,7 @@ from ml_collections import config_flags
 from botan_jax import errors
 from botan_jax import presets
 
-MODES = ('train', 'evaluate', 'predict', 'generate', 'sweep', 'figures', 'demo')
+MODES = ('train', 'evaluate', 'predict', 'generate', 'sweep', 'figures', 'convert', 'demo')
 TRAINING_MODES = ('train', 'evaluate', 'predict')  # They take a botan preset's config.
 EXIT_USER_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -94,11 +98,14 @@ FLAGS.set_default('config', 'demo')  # Parsed here unless --config is on the com
 flags.DEFINE_enum('mode', None, MODES, 'What to run; default: the config\'s `mode`, else train.')
 flags.DEFINE_string('workdir', None, 'Run directory: checkpoints, metrics, evaluation '
                     '(generate: the dataset root; sweep: the directory of all its runs).')
-flags.DEFINE_string('input', None, 'predict: a file, directory or glob of configurations; '
+flags.DEFINE_string('input', None, 'predict: a file, directory or glob of configurations (npz, '
+                    'pickle, LAMMPS data or dump, extxyz, GSD); convert: a glob of trajectories, one '
+                    'per replica; '
                     'figures: predict outputs, comma-separated: one per model of one '
                     'configuration (maps), files, directories or globs (scatter), a file or '
                     'directory (pdf_e).')
 flags.DEFINE_string('output', None, 'predict: a file ending in .npz (one input), else a directory; '
+                    'convert: the directory of the BOTAN npz files; '
                     'figures: the figure path, written as .png and .pdf.')
 flags.DEFINE_string('figure', None, 'figures: which figure, e.g. pearson or maps (a wrong name '
                     'lists them all).')
@@ -110,6 +117,25 @@ flags.DEFINE_list('slab', None, 'figures: z range of the cross-section maps in s
                   'LOW,HIGH; default: 0.8 thick at the middle of the box.')
 flags.DEFINE_list('labels', None, 'figures: the models\' names, one per --input (maps), e.g. '
                   'BOTAN,NT-GNN.')
+flags.DEFINE_enum('format', None, ('npz', 'pickle', 'lammps-data', 'lammps-dump', 'extxyz', 'gsd'),
+                  'predict, convert: the format of --input, when its suffix does not say it '
+                  '(default: .npz, .pickle, .data/.lmp, .lammpstrj/.dump, .extxyz/.xyz, .gsd).')
+flags.DEFINE_string('type_map', None, 'predict, convert: the file\'s atom types to A and B, e.g. '
+                    '1:A,2:B or Ar:A,Ne:B; default LAMMPS types 1->A, 2->B and names A, B.')
+flags.DEFINE_integer('frame', 0, 'predict: the 0-based frame of a dump, extxyz or GSD with '
+                     'several (negative: from the end).')
+flags.DEFINE_bool('strict', False, 'predict, convert: refuse a number density more than 1% off '
+                  '1.2 (default: a warning).')
+flags.DEFINE_bool('write_extxyz', False, 'predict: also write {stem}_pred.extxyz (particles: '
+                  'type, predicted and actual S, error) and {stem}_pred_bonds.dump (E per pair, '
+                  'LAMMPS dump local) for OVITO.')
+flags.DEFINE_list('times', None, 'convert: the times of the frames to convert, in LJ units, e.g. '
+                  '0.1,0.52.')
+flags.DEFINE_float('dt', None, 'convert: the MD time step of the trajectories (t = step * dt); '
+                   'default 0.001.')
+flags.DEFINE_float('temperature', None, 'convert: the temperature of the ensemble (file name '
+                   'and stored temperature).')
+flags.DEFINE_integer('config_id', None, 'convert: the configuration\'s id in the file names.')
 flags.DEFINE_string('shard', None, 'generate: make only this share of the configurations: I/N '
                     '(shard I of N, 0-based), slurm (this SLURM array task\'s) or processes '
                     '(this process\'s, the default with --distributed); shards make whole batches '
@@ -204,6 +230,15 @@ def _check(mode: str, config: ml_collections.ConfigDict) -> None:
       if mode == 'generate' and FLAGS.shard:
         from botan_jax import cluster
         cluster.parse_shard(FLAGS.shard)
+    elif mode == 'convert':
+      _required('input', mode)
+      _required('output', mode)
+      _times(_required('times', mode))
+      for name in ('temperature', 'config_id'):
+        if FLAGS[name].value is None:
+          _required(name, mode)
+      if FLAGS.dt is not None and FLAGS.dt <= 0:
+        raise app.UsageError(f'--dt={FLAGS.dt}: the time step must be > 0.')
     elif mode == 'figures':
       from botan_jax.analysis import figures
       if _required('figure', mode) not in figures.FIGURES:
@@ -235,7 +270,8 @@ def _run(mode: str, config: ml_collections.ConfigDict) -> None:
     inference.evaluate(config, FLAGS.workdir, _overridden())
   elif mode == 'predict':
     from botan_jax import inference
-    inference.predict(config, FLAGS.workdir, FLAGS.input, FLAGS.output, _overridden())
+    inference.predict(config, FLAGS.workdir, FLAGS.input, FLAGS.output, _overridden(),
+                      read_options=_read_options(), write_extxyz=FLAGS.write_extxyz)
   elif mode == 'generate':
     from botan_jax import cluster
     from botan_jax.md import generate
@@ -249,6 +285,12 @@ def _run(mode: str, config: ml_collections.ConfigDict) -> None:
                                   inputs=_list(FLAGS.input), data=FLAGS.data,
                                   labels=FLAGS.labels or (), slab=_slab(FLAGS.slab))
     logging.info('Wrote %s.', ', '.join(written))
+  elif mode == 'convert':
+    from botan_jax import convert
+    from botan_jax import system
+    convert.convert(FLAGS.input, FLAGS.output, _times(FLAGS.times), FLAGS.temperature,
+                    FLAGS.config_id, FLAGS.dt or system.TIME_STEP, FLAGS.format, FLAGS.type_map,
+                    FLAGS.strict)
   elif mode == 'demo':
     from botan_jax import demo
     demo.run_demo(config, _written_to(mode, config))
@@ -293,6 +335,26 @@ def _overridden() -> tuple[str, ...]:
   return tuple(config_flags.get_override_values(FLAGS['config']))
 
 
+def _read_options() -> Any:
+  """`io.ReadOptions` of --format, --type_map, --frame and --strict."""
+  from botan_jax import io  # pylint: disable=g-import-not-at-top
+  return io.ReadOptions(format=FLAGS.format, type_map=FLAGS.type_map, frame=FLAGS.frame,
+                        strict=FLAGS.strict)
+
+
+def _times(values: list[str]) -> list[float]:
+  """--times as numbers > 0."""
+  try:
+    times = [float(value) for value in values]
+  except ValueError:
+    raise app.UsageError(f'--times takes numbers, e.g. 0.1,0.52; got {",".join(values)}.'
+                         ) from None
+  if min(times) <= 0:
+    raise app.UsageError(f'--times={",".join(values)}: times must be > 0 (t=0 is the '
+                         'configuration itself).')
+  return times
+
+
 def _list(value: str | None) -> list[str]:
   """The comma-separated entries of a flag's value ([] when unset)."""
   return [entry for entry in (value or '').split(',') if entry]
@@ -319,7 +381,7 @@ def _required(name: str, mode: str) -> str:
 
 def _written_to(mode: str, config: ml_collections.ConfigDict) -> str | None:
   """Where `mode` writes: --output for predict and figures, else --workdir (the demo's default)."""
-  if mode in ('predict', 'figures'):
+  if mode in ('predict', 'figures', 'convert'):
     return FLAGS.output
   if mode == 'demo':
     return FLAGS.workdir or config.default_workdir
@@ -336,6 +398,7 @@ RESUMES = {
     'sweep': 'finished runs are kept; the same command resumes the interrupted run from its '
              'latest checkpoint',
     'figures': 'nothing was written; the same command starts it again',
+    'convert': 'the files written are complete; the same command writes them all again',
     'demo': 'finished stages are kept; the same command resumes',
 }
 

@@ -34,6 +34,7 @@ from absl import logging
 
 from botan_jax import checkpoints
 from botan_jax import errors
+from botan_jax import export
 from botan_jax import graphs
 from botan_jax import input_pipeline
 from botan_jax import io
@@ -207,7 +208,8 @@ def _undefined_pearson(record: dict[str, Any], config: ml_collections.ConfigDict
   return reasons
 
 
-def _load_inputs(paths: list[str], config: ml_collections.ConfigDict
+def _load_inputs(paths: list[str], config: ml_collections.ConfigDict,
+                 read_options: io.ReadOptions | None = None
                  ) -> tuple[dict[str, Any], dict[str, str]]:
   """The graphs of the readable `paths`, and path -> why for the others."""
   loaded, failures = {}, {}
@@ -215,14 +217,15 @@ def _load_inputs(paths: list[str], config: ml_collections.ConfigDict
     try:
       loaded[path] = input_pipeline.load_graph(path, model_setup.graph_spec(config),
                                                model_setup.cache_dir(config),
-                                               config.data.pickle_time_index)
+                                               config.data.pickle_time_index, read_options)
     except io.DataError as err:
       failures[path] = str(err)  # The message starts with the path.
   return loaded, failures
 
 
 def predict(config: ml_collections.ConfigDict, workdir: str | None, input_pattern: str,
-            output: str, overridden: Iterable[str] = ()) -> list[str]:
+            output: str, overridden: Iterable[str] = (),
+            read_options: io.ReadOptions | None = None, write_extxyz: bool = False) -> list[str]:
   """Predicts every configuration matching `input_pattern`; returns the files written.
 
   The model is `config.init_from` when set, else the workdir's best (or
@@ -230,7 +233,10 @@ def predict(config: ml_collections.ConfigDict, workdir: str | None, input_patter
   the fields the user set explicitly). A rerun skips the outputs that the same
   model wrote from the same, unchanged input (writes are atomic, so an
   existing file is complete); any other output is replaced. Inputs with and
-  without trajectories may be mixed.
+  without trajectories may be mixed. `read_options` say how to read structure
+  files (format, type map, frame, strict density; `io.load_sample`).
+  `write_extxyz` also writes, beside each prediction, the extxyz and bond
+  files of `export.write_for_ovito` (for OVITO).
 
   Raises:
     PartialFailure: after writing the others, when some inputs could not be read.
@@ -242,13 +248,14 @@ def predict(config: ml_collections.ConfigDict, workdir: str | None, input_patter
   params = loaded_model.params
   digest = model_digest(params, config)
   todo = [(p, d) for p, d in zip(inputs, destinations)
-          if not _written_by(d, _source_stamp(p, digest))]
+          if not (_written_by(d, _source_stamp(p, digest))
+                  and (not write_extxyz or export.written_for_ovito(d)))]
   if len(todo) < len(inputs):
     logging.info('Skipping %d inputs whose predictions by this model exist.',
                  len(inputs) - len(todo))
   if not todo:
     return destinations
-  loaded, failures = _load_inputs([p for p, _ in todo], config)
+  loaded, failures = _load_inputs([p for p, _ in todo], config, read_options)
   if len(inputs) == 1 and failures:
     raise io.DataError(failures[inputs[0]])
   for why in failures.values():
@@ -267,6 +274,10 @@ def predict(config: ml_collections.ConfigDict, workdir: str | None, input_patter
     summary = (f' Pearson {config.node_target} {record["pearson_node"]:.4f}, '
                f'E {record["pearson_edge"]:.4f}'
                if 'pearson_node' in record else '')
+    if write_extxyz:
+      summary += ', ' + ', '.join(export.write_for_ovito(
+          destination, io.load_sample(path, config.data.pickle_time_index,
+                                      read_options=read_options), record))
     logging.info('[%d/%d] %s -> %s%s', k + 1, len(loaded), path, destination, summary)
     for reason in _undefined_pearson(record, config, len(graph.senders)):
       logging.warning('%s: %s.', path, reason)

@@ -74,9 +74,11 @@ def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.Graphs
       n_edge=np.array([num_edges], np.int32), globals=None)
 
 
-def _cache_path(path: str, spec: GraphSpec, cache_dir: str, pickle_time_index: int | None) -> str:
+def _cache_path(path: str, spec: GraphSpec, cache_dir: str, pickle_time_index: int | None,
+                read_options: io.ReadOptions | None = None) -> str:
+  options = [] if read_options in (None, io.ReadOptions()) else dataclasses.asdict(read_options)
   key = json.dumps([io.file_fingerprint(path), dataclasses.asdict(spec), pickle_time_index,
-                    _CACHE_VERSION])
+                    _CACHE_VERSION] + ([options] if options else []))
   digest = hashlib.sha1(key.encode()).hexdigest()[:16]
   return os.path.join(cache_dir, f'{os.path.basename(path)}.{digest}.graph.npz')
 
@@ -99,7 +101,8 @@ def _load_graph(path: str) -> jraph.GraphsTuple:
 
 
 def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None = None,
-               pickle_time_index: int | None = None) -> jraph.GraphsTuple:
+               pickle_time_index: int | None = None,
+               read_options: io.ReadOptions | None = None) -> jraph.GraphsTuple:
   """The example graph of one dataset file, from the cache when it holds it.
 
   Args:
@@ -109,18 +112,20 @@ def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None =
       by the file's `io.file_fingerprint`, by `spec` and, for pickles, by
       `pickle_time_index`; an unreadable entry is rebuilt.
     pickle_time_index: 0-based time index for DeepMind pickles.
+    read_options: format, type map, frame and strictness for files that need
+      them (LAMMPS, extxyz, GSD; `io.load_sample`), part of the cache key.
   """
   cached = None
   if cache_dir is not None:
     # Only pickles hold several times; an npz is one graph whatever the index.
     key_index = pickle_time_index if path.endswith(('.pickle', '.pkl')) else None
-    cached = _cache_path(path, spec, cache_dir, key_index)
+    cached = _cache_path(path, spec, cache_dir, key_index, read_options)
     if os.path.exists(cached):
       try:
         return _load_graph(cached)
       except (*io.NPZ_READ_ERRORS, KeyError) as err:
         logging.warning('%s: unreadable cache entry (%s); rebuilding it.', cached, err)
-  graph = make_graph(io.load_sample(path, pickle_time_index), spec)
+  graph = make_graph(io.load_sample(path, pickle_time_index, read_options=read_options), spec)
   if cached is not None:
     _save_graph(cached, graph)
   return graph

@@ -269,8 +269,13 @@ def _natural_key(path: str) -> list[Any]:
   return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', path)]
 
 
+# What a directory of inputs is searched for: BOTAN npz, DeepMind pickles and simulation files.
+INPUT_SUFFIXES = tuple('*' + suffix for suffix in (*layout.DATASET_SUFFIXES,
+                                                    *layout.STRUCTURE_SUFFIXES))
+
+
 def find_files(pattern: str, time_index: int | None = None) -> list[str]:
-  """Files matching a glob `pattern` (a directory means every npz and pickle in it).
+  """Files matching a glob `pattern` (a directory means every input file in it).
 
   Args:
     pattern: a file, a directory or a glob.
@@ -284,7 +289,7 @@ def find_files(pattern: str, time_index: int | None = None) -> list[str]:
     DataError: if nothing matches, or no match has the requested time index.
   """
   if os.path.isdir(pattern):
-    matches = [p for ext in ('*.npz', '*.pickle', '*.pkl')
+    matches = [p for ext in INPUT_SUFFIXES
                for p in glob.glob(os.path.join(glob.escape(pattern), ext))]
   elif os.path.isfile(pattern):  # Taken literally, also when its name holds [ or *.
     matches = [pattern]
@@ -307,18 +312,44 @@ def find_files(pattern: str, time_index: int | None = None) -> list[str]:
   return matches
 
 
-def load_sample(path: str, pickle_time_index: int | None = None,
-                box: float | None = None) -> Sample:
-  """Reads a BOTAN npz or a DeepMind pickle, chosen by the file suffix.
+def load_sample(path: str, pickle_time_index: int | None = None, box: float | None = None,
+                read_options: 'ReadOptions | None' = None) -> Sample:
+  """Reads a BOTAN npz, a DeepMind pickle or a simulation's structure file.
 
-  `pickle_time_index` is 0-based for pickles (default 0) and ignored for npz files,
-  whose single time is in the name.
+  The format comes from `read_options.format`, else from the file suffix:
+  .npz, .pickle/.pkl, or a structure file of `botan_jax.formats` (LAMMPS data
+  and dumps, extxyz, GSD; read with `read_options`' type map, frame and
+  strictness). `pickle_time_index` is 0-based for pickles (default 0) and
+  ignored for npz files, whose single time is in the name.
   """
-  if path.endswith(('.pickle', '.pkl')):
-    return read_deepmind_pickle(path, pickle_time_index or 0)
-  if path.endswith('.npz'):
-    return read_botan_npz(path, box=box)
-  raise DataError(f'{path}: unknown format; expected .npz (BOTAN) or .pickle (DeepMind).')
+  options = read_options or ReadOptions()
+  if options.format in (None, 'npz', 'pickle'):
+    if options.format == 'pickle' or (options.format is None
+                                      and path.endswith(('.pickle', '.pkl'))):
+      return read_deepmind_pickle(path, pickle_time_index or 0)
+    if options.format == 'npz' or path.endswith('.npz'):
+      return read_botan_npz(path, box=box)
+  from botan_jax import formats  # pylint: disable=g-import-not-at-top
+  return formats.read_structure(path, options.format, options.type_map, options.frame,
+                                options.strict)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadOptions:
+  """How to read an input file (`load_sample`), for formats that do not say it themselves.
+
+  Attributes:
+    format: None (from the suffix), 'npz', 'pickle', or one of
+      `botan_jax.formats.FORMATS` ('lammps-data', 'lammps-dump', 'extxyz', 'gsd').
+    type_map: the structure file's type labels to A and B, 'LABEL:A,LABEL:B'
+      (default LAMMPS types 1:A,2:B and names A, B).
+    frame: 0-based frame of a file with several (default the first).
+    strict: refuse a number density more than 1% off 1.2 instead of warning.
+  """
+  format: str | None = None
+  type_map: str | None = None
+  frame: int = 0
+  strict: bool = False
 
 
 @contextlib.contextmanager

@@ -8,7 +8,9 @@ WORKSPACE.md mirrors this module. Three families:
   run folder   {workdir}/config.json, train_files.json, metrics.jsonl, tensorboard/,
                checkpoints/{latest,best}/{step}/, evaluation.json; a sweep's
                {preset}[/{field}={value}]/seed{k}/ runs and runs.csv, results.csv, results.md.
-  predictions  {output}/{input stem}_pred.npz, or the .npz file the user named.
+  predictions  {output}/{input stem}_pred.npz, or the .npz file the user named, and beside it
+               for OVITO {stem}_pred.extxyz and {stem}_pred_bonds.dump (--write_extxyz).
+Input files are recognised by suffix: DATASET_SUFFIXES and STRUCTURE_SUFFIXES.
 
 and the user's cache directory for what the user did not name (the graph cache).
 """
@@ -43,8 +45,15 @@ SWEEP_RUNS_FILE = 'runs.csv'
 SWEEP_RESULTS_FILE = 'results.csv'
 SWEEP_TABLE_FILE = 'results.md'
 
-# Predictions.
+# Inputs, by suffix: datasets, and simulation files (botan_jax/formats.py) by format.
+DATASET_SUFFIXES = ('.npz', '.pickle', '.pkl')
+STRUCTURE_SUFFIXES = {'.data': 'lammps-data', '.lmp': 'lammps-data', '.lammpstrj': 'lammps-dump',
+                      '.dump': 'lammps-dump', '.extxyz': 'extxyz', '.xyz': 'extxyz', '.gsd': 'gsd'}
+
+# Predictions, and their files for OVITO (botan_jax/export.py).
 PREDICTION_SUFFIX = '_pred.npz'
+OVITO_PARTICLES_SUFFIX = '.extxyz'
+OVITO_BONDS_SUFFIX = '_bonds.dump'
 
 
 def dataset_file_name(num_particles: int | str, temperature: float, config_id: int | str,
@@ -111,6 +120,12 @@ def checkpoint_dir(workdir: str, kind: str) -> str:
 def prediction_name(input_path: str) -> str:
   """`{input stem}_pred.npz`: the prediction of one input file."""
   return os.path.splitext(os.path.basename(input_path))[0] + PREDICTION_SUFFIX
+
+
+def ovito_files(prediction_path: str) -> tuple[str, str]:
+  """The extxyz (particles) and LAMMPS dump local (bonds) files beside a prediction `{stem}.npz`."""
+  stem = os.path.splitext(prediction_path)[0]
+  return stem + OVITO_PARTICLES_SUFFIX, stem + OVITO_BONDS_SUFFIX
 
 
 def user_cache_dir() -> str:

@@ -146,6 +146,8 @@ def test_evaluate_needs_trajectories_and_load_model_checks_its_arguments(small_r
   with pytest.raises(errors.NotFoundError, match='no checkpoint found'):
     botan_jax.load_model(str(tmp_path))
   with pytest.raises(io.DataError, match='unknown format'):
+    botan_jax.read(str(tmp_path / 'configuration.cif'))
+  with pytest.raises(io.DataError, match='configuration.xyz: no such file'):
     botan_jax.read(str(tmp_path / 'configuration.xyz'))
 
 
