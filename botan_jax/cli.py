@@ -517,7 +517,7 @@ def _main_reporting(argv: list[str]) -> int:
     _say(f'error: {error}')
     return EXIT_PARTIAL
   except Exception as error:  # pylint: disable=broad-except
-    if not (FLAGS.distributed and _lost_a_process(error)):
+    if not (FLAGS.is_parsed() and FLAGS.distributed and _lost_a_process(error)):
       raise
     _say(f'error: process {_process_id()}: {_first_line(error)}: another process of this '
          'distributed run stopped, so this one stops too. Rerun the same command on every '
