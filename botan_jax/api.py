@@ -224,7 +224,8 @@ def load_model(source: str | os.PathLike, *, dtype: str | None = None, precision
   given = run_settings.inference_config(dtype=dtype, precision=precision,
                                         eval_bond_cutoff=eval_bond_cutoff)
   config = run_settings.merge_for_inference(loaded.settings, given, origin=loaded.origin)
-  return Model(loaded.params, config, source, loaded.origin)
+  return Model(model_setup.fit_encoder_inputs(loaded.params, config), config, source,
+               loaded.origin)
 
 
 def read(path: str | os.PathLike, *, pickle_time_index: int = 0, format: str | None = None,  # pylint: disable=redefined-builtin

@@ -78,8 +78,9 @@ def _model(source: str, config: ml_collections.ConfigDict, overridden: Iterable[
            ) -> tuple[run_settings.Loaded, ml_collections.ConfigDict]:
   """The parameters of `source` and the config to use them with (see run_settings)."""
   loaded = run_settings.load(source)
-  return loaded, run_settings.merge_for_inference(loaded.settings, config, overridden,
-                                                  loaded.origin)
+  merged = run_settings.merge_for_inference(loaded.settings, config, overridden, loaded.origin)
+  return dataclasses.replace(loaded, params=model_setup.fit_encoder_inputs(loaded.params,
+                                                                           merged)), merged
 
 
 def prediction_record(graph: Any, node_pred: np.ndarray, edge_pred: np.ndarray,
@@ -160,8 +161,8 @@ def prediction_files(inputs: Sequence[str]) -> list[str]:
 
 def model_digest(params: Any, config: ml_collections.ConfigDict) -> str:
   """A fingerprint of what predictions depend on: parameters, model, graphs and time index."""
-  digest = hashlib.sha1(json.dumps([config.model.to_dict(), dataclasses.asdict(
-      model_setup.graph_spec(config)), config.data.pickle_time_index], sort_keys=True).encode())
+  digest = hashlib.sha1(json.dumps([config.model.to_dict(), model_setup.graph_spec(config).key(),
+                                    config.data.pickle_time_index], sort_keys=True).encode())
   for leaf in jax.tree.leaves(params):
     digest.update(np.ascontiguousarray(leaf, np.float32).tobytes())
   return digest.hexdigest()

@@ -1,10 +1,12 @@
 """From dataset files to padded, stacked graphs on the device, and augmentation.
 
 One example is a `jraph.GraphsTuple` (numpy leaves) holding
-  nodes: features (N, 1) float32, eval_mask (N,) bool, valid (N,) bool,
+  nodes: features (N, 1) float32 (the type; (N, 3) with the inherent
+         structure's columns for structure 'both'), eval_mask (N,) bool, valid (N,) bool,
          target (N,) float32 when the sample has trajectories (S, or the
          node target that GraphSpec.node_target names);
-  edges: features (E, 3) float32, eval_mask (E,) bool, valid (E,) bool,
+  edges: features (E, 3) float32 (r_j - r_i; (E, 6) for 'both'), eval_mask (E,) bool,
+         valid (E,) bool,
          target (E,) float32 when the sample has trajectories.
 `valid` is False on padding only, so padding never enters a loss, a mean or a
 Pearson value; `eval_mask` selects the paper's evaluation subsets.
@@ -22,6 +24,7 @@ import numpy as np
 from absl import logging
 
 from botan_jax import graphs
+from botan_jax import inherent
 from botan_jax import io
 from botan_jax import targets
 
@@ -32,14 +35,51 @@ _CACHE_VERSION = 2
 
 @dataclasses.dataclass(frozen=True)
 class GraphSpec:
-  """What defines a graph built from a sample (the cache key besides the file)."""
+  """What defines a graph built from a sample (the cache key besides the file).
+
+  `structure` picks the network's inputs (`inherent.STRUCTURES`: thermal, the
+  paper's; inherent; both) and `minimizer` how inherent structures are made
+  (None for thermal).
+  """
   edge_cutoff: float = 2.0
   eval_bond_cutoff: float = 1.35
   node_target: str = 'S'  # One of targets.NODE_TARGETS.
+  structure: str = 'thermal'
+  minimizer: inherent.MinimizerSettings | None = None
+
+  def key(self) -> dict:
+    """The spec as the cache key and model digest see it: thermal graphs keep their old key."""
+    fields = dataclasses.asdict(self)
+    if self.structure == 'thermal':
+      del fields['structure'], fields['minimizer']
+    return fields
 
 
-def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.GraphsTuple:
+def _pair_geometry(positions: np.ndarray, box: np.ndarray, cutoff: float):
+  """Directed edges of the pairs of `positions` closer than `cutoff`, and their pairs' vectors.
+
+  Returns (pairs (P, 2), senders, receivers, pair_index, orientation) as graphs.directed_edges.
+  """
+  pairs = graphs.neighbor_pairs(positions, box, cutoff)
+  return (pairs, *graphs.directed_edges(pairs))
+
+
+def _pair_vectors(positions: np.ndarray, pairs: np.ndarray, box: np.ndarray) -> np.ndarray:
+  """(P, 3) minimum-image r_j - r_i of each pair (i, j)."""
+  return graphs.minimum_image(positions[pairs[:, 1]] - positions[pairs[:, 0]], box)
+
+
+def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec(),
+               inherent_structure: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> jraph.GraphsTuple:
   """Builds the unpadded example graph of one sample (see the module docstring).
+
+  Args:
+    sample: the configuration (and its runs, for targets).
+    spec: the graph definition.
+    inherent_structure: (positions (N, 3), per-particle energies (N,)) of the
+      sample's inherent structure, for spec.structure inherent or both; made
+      here (`inherent.inherent_structure`, uncached) when None.
 
   Raises:
     io.DataError: naming the sample's file, if its box is narrower than twice
@@ -48,26 +88,39 @@ def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.Graphs
   if spec.edge_cutoff > 0.5 * float(np.min(sample.box)):
     raise io.DataError(f'{sample.source}: the box {sample.box.tolist()} is too small for the '
                        f'edge cut-off {spec.edge_cutoff}: each length must be at least twice it.')
-  pairs = graphs.neighbor_pairs(sample.initial_positions, sample.box, spec.edge_cutoff)
-  senders, receivers, pair_index, orientation = graphs.directed_edges(pairs)
-  pair_vectors = graphs.minimum_image(
-      sample.initial_positions[pairs[:, 1]] - sample.initial_positions[pairs[:, 0]], sample.box)
-  edge_vectors = orientation[:, None] * pair_vectors[pair_index]
+  if spec.structure != 'thermal' and inherent_structure is None:
+    inherent_structure = inherent.inherent_structure(
+        sample, spec.minimizer or inherent.MinimizerSettings())
+  box, thermal = sample.box, sample.initial_positions
+  # The edges: pairs within the cut-off in the thermal configuration, or in the inherent one.
+  edge_positions = inherent_structure[0] if spec.structure == 'inherent' else thermal
+  pairs, senders, receivers, pair_index, orientation = _pair_geometry(
+      edge_positions, box, spec.edge_cutoff)
+  directed = lambda pair_vectors: orientation[:, None] * pair_vectors[pair_index]
+  thermal_vectors = _pair_vectors(thermal, pairs, box)
+  edge_features = directed(_pair_vectors(edge_positions, pairs, box))
+  node_features = sample.types.astype(np.float64)[:, None]
+  if spec.structure == 'both':
+    inherent_positions, inherent_energies = inherent_structure
+    edge_features = np.concatenate(
+        [edge_features, directed(_pair_vectors(inherent_positions, pairs, box))], axis=1)
+    vibration = np.linalg.norm(graphs.minimum_image(thermal - inherent_positions, box), axis=1)
+    node_features = np.concatenate(
+        [node_features, vibration[:, None], inherent_energies[:, None]], axis=1)
+  # Targets and masks are the thermal configuration's, whatever the inputs.
   node_mask, edge_mask = targets.evaluation_masks(
       sample.types, senders, receivers,
-      np.linalg.norm(pair_vectors, axis=1)[pair_index], spec.eval_bond_cutoff)
+      np.linalg.norm(thermal_vectors, axis=1)[pair_index], spec.eval_bond_cutoff)
   num_nodes, num_edges = sample.num_particles, senders.shape[0]
-  nodes = dict(features=sample.types.astype(np.float32)[:, None], eval_mask=node_mask,
+  nodes = dict(features=node_features.astype(np.float32), eval_mask=node_mask,
                valid=np.ones(num_nodes, bool))
-  edges = dict(features=edge_vectors.astype(np.float32), eval_mask=edge_mask,
+  edges = dict(features=edge_features.astype(np.float32), eval_mask=edge_mask,
                valid=np.ones(num_edges, bool))
   if sample.trajectory_positions is not None:
     nodes['target'] = targets.node_target(
-        spec.node_target, sample.initial_positions, sample.trajectory_positions,
-        sample.box).astype(np.float32)
+        spec.node_target, thermal, sample.trajectory_positions, box).astype(np.float32)
     edges['target'] = targets.pair_distance_change(
-        sample.initial_positions, sample.trajectory_positions, pairs,
-        sample.box)[pair_index].astype(np.float32)
+        thermal, sample.trajectory_positions, pairs, box)[pair_index].astype(np.float32)
   return jraph.GraphsTuple(
       nodes=nodes, edges=edges, senders=senders.astype(np.int32),
       receivers=receivers.astype(np.int32), n_node=np.array([num_nodes], np.int32),
@@ -77,7 +130,7 @@ def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.Graphs
 def _cache_path(path: str, spec: GraphSpec, cache_dir: str, pickle_time_index: int | None,
                 read_options: io.ReadOptions | None = None) -> str:
   options = [] if read_options in (None, io.ReadOptions()) else dataclasses.asdict(read_options)
-  key = json.dumps([io.file_fingerprint(path), dataclasses.asdict(spec), pickle_time_index,
+  key = json.dumps([io.file_fingerprint(path), spec.key(), pickle_time_index,
                     _CACHE_VERSION] + ([options] if options else []))
   digest = hashlib.sha1(key.encode()).hexdigest()[:16]
   return os.path.join(cache_dir, f'{os.path.basename(path)}.{digest}.graph.npz')
@@ -125,7 +178,10 @@ def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None =
         return _load_graph(cached)
       except (*io.NPZ_READ_ERRORS, KeyError) as err:
         logging.warning('%s: unreadable cache entry (%s); rebuilding it.', cached, err)
-  graph = make_graph(io.load_sample(path, pickle_time_index, read_options=read_options), spec)
+  sample = io.load_sample(path, pickle_time_index, read_options=read_options)
+  structure = (None if spec.structure == 'thermal' else inherent.inherent_structure(
+      sample, spec.minimizer or inherent.MinimizerSettings(), cache_dir))
+  graph = make_graph(sample, spec, structure)
   if cached is not None:
     _save_graph(cached, graph)
   return graph
@@ -210,5 +266,7 @@ def augment(graph: jraph.GraphsTuple, key: jax.Array, kind: str) -> jraph.Graphs
   if kind == 'none':
     return graph
   transform = AUGMENTATIONS[kind](key)
-  edges = dict(graph.edges, features=graph.edges['features'] @ transform.T)
+  features = graph.edges['features']  # (E, 3k): k vectors, e.g. r_ij(0) and r_ij of the IS.
+  rotated = (features.reshape(features.shape[0], -1, 3) @ transform.T).reshape(features.shape)
+  edges = dict(graph.edges, features=rotated)
   return graph._replace(edges=edges)

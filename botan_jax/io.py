@@ -41,6 +41,7 @@ def _read_umask() -> int:
 _UMASK = _read_umask()  # Read once, at import: os.umask is process-wide.
 
 # What np.load raises for a missing, truncated, damaged or non-npz file.
+INHERENT_KEY = 'initial_positions_inherent'  # The inherent structure, in a file that has it.
 NPZ_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
@@ -64,6 +65,9 @@ class Sample:
     temperature: temperature of the ensemble, or None when unknown.
     time: time since t=0 of `trajectory_positions`, or None when unknown.
     source: the file this sample was read from.
+    inherent_positions: (N, 3) float64 positions of the configuration's inherent
+      structure (its local energy minimum), when the file carries them
+      (`initial_positions_inherent`), else None (`botan_jax.inherent` makes them).
   """
   initial_positions: np.ndarray
   types: np.ndarray
@@ -72,6 +76,7 @@ class Sample:
   temperature: float | None
   time: float | None
   source: str
+  inherent_positions: np.ndarray | None = None
 
   @property
   def num_particles(self) -> int:
@@ -107,6 +112,13 @@ def validate(sample: Sample) -> Sample:
     if not np.isfinite(traj).all():
       fail(f'trajectory positions contain {np.count_nonzero(~np.isfinite(traj))} '
            'NaN/inf values.')
+  inherent = sample.inherent_positions
+  if inherent is not None:
+    if inherent.shape != (n, 3):
+      fail(f'inherent positions must have shape ({n}, 3), got {inherent.shape}.')
+    if not np.isfinite(inherent).all():
+      fail(f'inherent positions contain {np.count_nonzero(~np.isfinite(inherent))} NaN/inf '
+           'values.')
   return sample
 
 
@@ -168,6 +180,8 @@ def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
     time = float(data['time']) if 'time' in data else None
     traj = data.get('positions')
     traj = None if traj is None else traj.astype(np.float64)
+    inherent = data.get(INHERENT_KEY)
+    inherent = None if inherent is None else inherent.astype(np.float64)
   except (ValueError, TypeError) as err:
     raise DataError(f'{path}: malformed contents ({err}).') from err
   if time is None:
@@ -181,7 +195,8 @@ def read_botan_npz(path: str | Path, box: float | None = None) -> Sample:
       trajectory_positions=traj,
       temperature=temperature,
       time=time,
-      source=path))
+      source=path,
+      inherent_positions=inherent))
 
 
 def _table_time(name: dict[str, Any], path: str) -> float | None:

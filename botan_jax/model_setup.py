@@ -14,6 +14,7 @@ import jraph
 import ml_collections
 import numpy as np
 
+from botan_jax import inherent
 from botan_jax import input_pipeline
 from botan_jax import metrics
 from botan_jax import models
@@ -38,11 +39,50 @@ def graphs_per_step(config: ml_collections.ConfigDict) -> int:
   return 5 if config.loss_p == 1.0 else 1
 
 
+def minimizer_settings(config: ml_collections.ConfigDict) -> inherent.MinimizerSettings:
+  """The inherent-structure minimiser of `config.data.inherent` (defaults where absent)."""
+  given = config.data.get('inherent')
+  settings = inherent.MinimizerSettings(**(given.to_dict() if given is not None else {}))
+  settings.check()
+  return settings
+
+
 def graph_spec(config: ml_collections.ConfigDict) -> input_pipeline.GraphSpec:
-  """How graphs are built: edge cut-off, evaluation bond cut-off (sigma_AA) and node target."""
-  return input_pipeline.GraphSpec(edge_cutoff=config.data.edge_cutoff,
-                                  eval_bond_cutoff=config.data.eval_bond_cutoff,
-                                  node_target=config.node_target)
+  """How graphs are built: edge cut-off, evaluation bond cut-off (sigma_AA), node target and
+  structure (thermal without a `data.structure`).
+
+  Raises:
+    errors.ConfigError: for an unknown structure or a minimiser setting out of range.
+  """
+  structure = config.data.get('structure', 'thermal')
+  inherent.check_structure(structure)
+  return input_pipeline.GraphSpec(
+      edge_cutoff=config.data.edge_cutoff, eval_bond_cutoff=config.data.eval_bond_cutoff,
+      node_target=config.node_target, structure=structure,
+      minimizer=None if structure == 'thermal' else minimizer_settings(config))
+
+
+def fit_encoder_inputs(params: Any, config: ml_collections.ConfigDict) -> Any:
+  """`params` with the encoders' first layers widened to `config`'s structure by zero rows.
+
+  A model trained on the paper's inputs (type; r_j - r_i) takes the wider
+  inputs of structure 'both' with the new input columns' weights zero, so it
+  predicts exactly what it predicts on thermal inputs, and a fine-tune starts
+  from it. Parameters already as wide are returned unchanged.
+  """
+  widths = dict(zip(('node_encoder', 'edge_encoder'),
+                    inherent.input_widths(config.data.get('structure', 'thermal'))))
+  fitted = dict(params)
+  for encoder, width in widths.items():
+    if encoder not in params or 'layers_0' not in params[encoder]:
+      continue
+    kernel = np.asarray(params[encoder]['layers_0']['kernel'])
+    if kernel.shape[0] < width:
+      kernel = np.concatenate([kernel, np.zeros((width - kernel.shape[0], kernel.shape[1]),
+                                                kernel.dtype)])
+      fitted[encoder] = dict(params[encoder], layers_0=dict(params[encoder]['layers_0'],
+                                                           kernel=kernel))
+  return fitted
 
 
 def cache_dir(config: ml_collections.ConfigDict) -> str | None:

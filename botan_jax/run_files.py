@@ -27,7 +27,9 @@ from botan_jax import tensorboard
 # them (the training files too, recorded in layout.TRAIN_FILES).
 RESUME_FIELDS = ('seed', 'loss_p', 'augmentation', 'node_target', 'model', 'data.edge_cutoff',
                  'data.time_index', 'data.pickle_time_index', 'learning_rate', 'adam_eps',
-                 'grad_clip_norm', 'init_from')
+                 'grad_clip_norm', 'init_from', 'data.structure', 'data.inherent')
+# What a run's config.json means by a field it lacks (it was written before the field existed).
+RESUME_DEFAULTS = {'data.structure': 'thermal'}
 
 
 def write_run_record(workdir: str, config: ml_collections.ConfigDict,
@@ -133,8 +135,12 @@ def check_resumable(config: ml_collections.ConfigDict, workdir: str, train_names
   if saved is None or not (os.path.isdir(latest) and os.listdir(latest)):
     return
   saved = ml_collections.ConfigDict(saved)
+  value = lambda c, field: (RESUME_DEFAULTS.get(field) if _field(c, field) is None
+                           else _field(c, field))
+  thermal = value(saved, 'data.structure') == value(config, 'data.structure') == 'thermal'
   differing = [field for field in RESUME_FIELDS
-               if _field(saved, field) != _field(config, field)]
+               if value(saved, field) != value(config, field)
+               and not (thermal and field == 'data.inherent')]  # Unused by thermal runs.
   if graphs_per_step(saved) != graphs_per_step(config):
     differing.append('graphs per step (batch_size)')
   recorded = layout.run_file(workdir, layout.TRAIN_FILES)

@@ -37,7 +37,7 @@ from botan_jax import run_files
 from botan_jax import system
 
 RUNTIME_MODEL_FIELDS = ('dtype', 'precision')  # model fields the command line may change.
-INPUT_FIELDS = ('data.pickle_time_index',)  # How inputs are read (e.g. a data.structure later).
+INPUT_FIELDS = ('data.pickle_time_index', 'data.structure', 'data.inherent')  # How inputs are made.
 RUN_FIELDS = ('node_target', 'loss_p', 'data.edge_cutoff', 'data.time_index',
               *INPUT_FIELDS)  # Besides the architecture (model.*).
 DEFAULT_FIELDS = ('data.test_pattern',)

@@ -162,6 +162,7 @@ def validate_config(config: ml_collections.ConfigDict) -> tuple[list[str], list[
   Raises:
     ValueError / FileNotFoundError / io.DataError with a message naming the field.
   """
+  model_setup.graph_spec(config)  # An unknown structure or minimiser setting, before any work.
   if not 0.0 <= config.loss_p <= 1.0:
     raise ValueError(f'config.loss_p must lie in [0, 1], got {config.loss_p}.')
   if config.node_target not in targets.NODE_TARGETS:
@@ -194,7 +195,7 @@ def initial_state(config: ml_collections.ConfigDict, model: models.Botan,
   init_key, augment_key = jax.random.split(jax.random.PRNGKey(config.seed))
   params = jax.jit(model.init)(init_key, example)['params']
   if config.init_from:
-    loaded = checkpoints.load(config.init_from)[0]
+    loaded = model_setup.fit_encoder_inputs(checkpoints.load(config.init_from)[0], config)
     if jax.tree.structure(loaded) != jax.tree.structure(params) or any(
         a.shape != b.shape for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(params))):
       raise ValueError(f'init_from {config.init_from}: parameters do not fit config.model.')

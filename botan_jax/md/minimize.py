@@ -8,12 +8,12 @@ The batch runs as one jitted, vmapped loop on a dense neighbor list of radius
 r_c + skin, built by the host k-d tree; the loop stops to rebuild the lists
 when a particle has moved skin/2 since the last build.
 
-Returns the minimised positions wrapped into [0, L) (sigma_AA), each particle's
+The settings (tolerance, FIRE's time steps, skin) are
+`botan_jax.inherent.MinimizerSettings`. Returns the minimised positions wrapped into [0, L) (sigma_AA), each particle's
 potential energy at the minimum (half its pair energies, eps_AA), the largest
 remaining force and the number of FIRE steps.
 """
 
-import dataclasses
 from typing import NamedTuple
 
 import jax
@@ -23,39 +23,11 @@ from jax import lax
 from jax_md import minimize, space
 from scipy import spatial
 
-from botan_jax import errors
 from botan_jax import system
+from botan_jax.inherent import MinimizerSettings
 from botan_jax.md import engine
 from botan_jax.md import neighbors
 from botan_jax.md import potential
-
-
-@dataclasses.dataclass(frozen=True)
-class MinimizerSettings:
-  """FIRE's settings; all of them key the inherent-structure cache.
-
-  Attributes:
-    force_tolerance: converged when max_i |F_i| < this (eps_AA / sigma_AA).
-    max_steps: FIRE steps before giving up (the result then says so).
-    dt_start, dt_max: FIRE's initial and largest time steps (LJ time units).
-    skin: neighbor-list radius beyond the cut-off (sigma_AA).
-  """
-  force_tolerance: float = 1e-5
-  max_steps: int = 200_000
-  dt_start: float = 0.005
-  dt_max: float = 0.05
-  skin: float = 0.5
-
-  def check(self) -> None:
-    """Raises errors.ConfigError naming the first setting out of range."""
-    for name in ('force_tolerance', 'dt_start', 'dt_max', 'skin'):
-      if not getattr(self, name) > 0:
-        raise errors.ConfigError(f'inherent-structure {name}={getattr(self, name)!r}: must be > 0.')
-    if self.max_steps < 1:
-      raise errors.ConfigError(f'inherent-structure max_steps={self.max_steps}: must be >= 1.')
-    if self.dt_max < self.dt_start:
-      raise errors.ConfigError(f'inherent-structure dt_max={self.dt_max} is below dt_start='
-                               f'{self.dt_start}.')
 
 
 class InherentStructures(NamedTuple):

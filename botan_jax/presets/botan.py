@@ -77,6 +77,11 @@ def get_config(preset: str = 'T044_t4120') -> ml_collections.ConfigDict:
   config.data.edge_cutoff = system.EDGE_CUTOFF
   config.data.eval_bond_cutoff = system.EVAL_BOND_CUTOFF
   config.data.pickle_time_index = 0  # 0-based index for DeepMind pickles.
+  # The network's inputs (botan_jax/inherent.py): 'thermal' (the paper's), 'inherent' or 'both'.
+  config.data.structure = 'thermal'
+  # FIRE minimisation of inherent structures (used unless thermal; all key the caches).
+  config.data.inherent = ml_collections.ConfigDict(dict(
+      force_tolerance=1e-5, max_steps=20_000, dt_start=0.005, dt_max=0.02, skin=0.3))
   # The user's cache directory (layout.default_cache_dir); '' disables the graph cache.
   config.data.cache_dir = layout.default_cache_dir()
 
