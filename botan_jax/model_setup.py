@@ -56,10 +56,11 @@ def graph_spec(config: ml_collections.ConfigDict) -> input_pipeline.GraphSpec:
   """
   structure = config.data.get('structure', 'thermal')
   inherent.check_structure(structure)
+  minimizer = minimizer_settings(config)  # Checked even where unused: a typo is a typo.
   return input_pipeline.GraphSpec(
       edge_cutoff=config.data.edge_cutoff, eval_bond_cutoff=config.data.eval_bond_cutoff,
       node_target=config.node_target, structure=structure,
-      minimizer=None if structure == 'thermal' else minimizer_settings(config))
+      minimizer=None if structure == 'thermal' else minimizer)
 
 
 def fit_encoder_inputs(params: Any, config: ml_collections.ConfigDict) -> Any:

@@ -86,6 +86,8 @@ def _subset(config: ml_collections.ConfigDict | dict, fields: Iterable[str]) -> 
   subset = {}
   for field in fields:
     value = _get(config, field)
+    if isinstance(value, ml_collections.ConfigDict):
+      value = value.to_dict()  # Settings are plain JSON.
     if value is not _MISSING:
       _set(subset, field, value)
   return subset

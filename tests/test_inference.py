@@ -228,7 +228,10 @@ def test_pearson_gives_the_reason_it_is_undefined(prediction, target, mask, reas
 
 def test_the_authors_weights_carry_the_settings_of_the_pretrain_preset():
   pretrain = run_settings.of_config(botan.get_config('pretrain'))
-  del pretrain['data']['pickle_time_index'], pretrain['data']['test_pattern']
+  # Input options are not the weights' to fix: the authors' model takes any structure (its new
+  # input columns zero) and any pickle time.
+  for field in ('pickle_time_index', 'test_pattern', 'structure', 'inherent'):
+    del pretrain['data'][field]
   assert run_settings.paper_settings() == pretrain
 
 
