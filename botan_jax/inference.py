@@ -215,7 +215,9 @@ def _load_inputs(paths: list[str], config: ml_collections.ConfigDict
     try:
       loaded[path] = input_pipeline.load_graph(path, model_setup.graph_spec(config),
                                                model_setup.cache_dir(config),
-                                               config.data.pickle_time_index)
+                                               config.data.pickle_time_index,
+                                               config.data.time_index,
+                                               config.data.get('structure', 'initial'))
     except io.DataError as err:
       failures[path] = str(err)  # The message starts with the path.
   return loaded, failures
@@ -291,7 +293,8 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str,
   test_files = io.find_files(config.data.test_pattern, config.data.time_index)
   test_set = input_pipeline.load_graph_set(
       test_files, model_setup.graph_spec(config), model_setup.cache_dir(config),
-      pickle_time_index=config.data.pickle_time_index, require_targets=True)
+      pickle_time_index=config.data.pickle_time_index, require_targets=True,
+      time_index=config.data.time_index, structure=config.data.get('structure', 'initial'))
   predict_fn = model_setup.make_predict_fn(model_setup.create_model(config))
   evaluation = model_setup.evaluate_graphs(predict_fn, loaded.params, test_set)
   ref = loaded.checkpoint

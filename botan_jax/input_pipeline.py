@@ -3,9 +3,12 @@
 One example is a `jraph.GraphsTuple` (numpy leaves) holding
   nodes: features (N, 1) float32, eval_mask (N,) bool, valid (N,) bool,
          target (N,) float32 when the sample has trajectories (S, or the
-         node target that GraphSpec.node_target names);
+         node target that GraphSpec.node_target names) or a stored propensity
+         (GlassBench: S only);
   edges: features (E, 3) float32, eval_mask (E,) bool, valid (E,) bool,
-         target (E,) float32 when the sample has trajectories.
+         target (E,) float32 when the sample has trajectories; NaN for a sample
+         with a stored propensity but no trajectories (no E: train it with
+         loss_p = 1, where the edge term is never computed).
 `valid` is False on padding only, so padding never enters a loss, a mean or a
 Pearson value; `eval_mask` selects the paper's evaluation subsets.
 """
@@ -26,8 +29,9 @@ from botan_jax import io
 from botan_jax import targets
 
 # Bump when the content of cached graphs, or the checks their files pass, change
-# (2: stored times checked against the corrected Table I).
-_CACHE_VERSION = 2
+# (2: stored times checked against the corrected Table I; 3: GlassBench files, keyed by
+# time index and structure).
+_CACHE_VERSION = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,15 +72,22 @@ def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec()) -> jraph.Graphs
     edges['target'] = targets.pair_distance_change(
         sample.initial_positions, sample.trajectory_positions, pairs,
         sample.box)[pair_index].astype(np.float32)
+  elif sample.propensity is not None:
+    if spec.node_target != 'S':
+      raise io.DataError(f'{sample.source}: holds the propensity S only, no trajectories, so '
+                         f'no node target {spec.node_target}; use node_target S.')
+    nodes['target'] = sample.propensity.astype(np.float32)
+    edges['target'] = np.full(num_edges, np.nan, np.float32)
   return jraph.GraphsTuple(
       nodes=nodes, edges=edges, senders=senders.astype(np.int32),
       receivers=receivers.astype(np.int32), n_node=np.array([num_nodes], np.int32),
       n_edge=np.array([num_edges], np.int32), globals=None)
 
 
-def _cache_path(path: str, spec: GraphSpec, cache_dir: str, pickle_time_index: int | None) -> str:
+def _cache_path(path: str, spec: GraphSpec, cache_dir: str, pickle_time_index: int | None,
+                read_options: dict | None = None) -> str:
   key = json.dumps([io.file_fingerprint(path), dataclasses.asdict(spec), pickle_time_index,
-                    _CACHE_VERSION])
+                    _CACHE_VERSION, read_options])
   digest = hashlib.sha1(key.encode()).hexdigest()[:16]
   return os.path.join(cache_dir, f'{os.path.basename(path)}.{digest}.graph.npz')
 
@@ -99,7 +110,8 @@ def _load_graph(path: str) -> jraph.GraphsTuple:
 
 
 def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None = None,
-               pickle_time_index: int | None = None) -> jraph.GraphsTuple:
+               pickle_time_index: int | None = None, time_index: int | None = None,
+               structure: str = 'initial') -> jraph.GraphsTuple:
   """The example graph of one dataset file, from the cache when it holds it.
 
   Args:
@@ -109,18 +121,22 @@ def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None =
       by the file's `io.file_fingerprint`, by `spec` and, for pickles, by
       `pickle_time_index`; an unreadable entry is rebuilt.
     pickle_time_index: 0-based time index for DeepMind pickles.
+    time_index, structure: the 1-based time index and the structure of a
+      GlassBench file (`io.load_sample`), part of the cache key.
   """
   cached = None
   if cache_dir is not None:
     # Only pickles hold several times; an npz is one graph whatever the index.
     key_index = pickle_time_index if path.endswith(('.pickle', '.pkl')) else None
-    cached = _cache_path(path, spec, cache_dir, key_index)
+    cached = _cache_path(path, spec, cache_dir, key_index,
+                         dict(time_index=time_index, structure=structure))
     if os.path.exists(cached):
       try:
         return _load_graph(cached)
       except (*io.NPZ_READ_ERRORS, KeyError) as err:
         logging.warning('%s: unreadable cache entry (%s); rebuilding it.', cached, err)
-  graph = make_graph(io.load_sample(path, pickle_time_index), spec)
+  graph = make_graph(io.load_sample(path, pickle_time_index, time_index=time_index,
+                                    structure=structure), spec)
   if cached is not None:
     _save_graph(cached, graph)
   return graph
@@ -143,27 +159,37 @@ class GraphSet:
 
 def load_graph_set(files: list[str], spec: GraphSpec = GraphSpec(),
                    cache_dir: str | None = None, budget: tuple[int, int] | None = None,
-                   pickle_time_index: int | None = None, require_targets: bool = False) -> GraphSet:
+                   pickle_time_index: int | None = None, require_targets: bool = False,
+                   time_index: int | None = None, structure: str = 'initial',
+                   require_edge_targets: bool = False) -> GraphSet:
   """Loads, pads to one budget and stacks the graphs of `files`.
 
   Args:
     budget: (nodes, edges) after padding; by default the smallest multiple of
       256 above the largest graph.
-    require_targets: fail unless every file holds trajectories (training and
+    require_targets: fail unless every file holds targets (training and
       evaluation); otherwise the files must agree on having them.
+    time_index, structure: for GlassBench files (`load_graph`).
+    require_edge_targets: fail for a file without bond targets E (GlassBench's
+      propensities only), when a loss on E is asked for (loss_p < 1).
 
   Raises:
     io.DataError: naming the file, where targets are missing as described.
   """
   loaded = []
   for k, path in enumerate(files):
-    loaded.append(load_graph(path, spec, cache_dir, pickle_time_index))
+    loaded.append(load_graph(path, spec, cache_dir, pickle_time_index, time_index, structure))
     if (k + 1) % 50 == 0 or k + 1 == len(files):
       logging.info('Graphs: %d/%d loaded.', k + 1, len(files))
   with_targets = ['target' in g.nodes for g in loaded]
   if require_targets and not all(with_targets):
     raise io.DataError(f'{files[with_targets.index(False)]}: no trajectories (positions), so no '
                        'targets; training and evaluation need them.')
+  if require_edge_targets:
+    for path, graph in zip(files, loaded):
+      if 'target' in graph.edges and np.isnan(graph.edges['target']).all():
+        raise io.DataError(f'{path}: a propensity but no trajectories, so no bond targets E; '
+                           'train on it with --config.loss_p=1 (S only).')
   if len(set(with_targets)) > 1:
     raise io.DataError(f'{files[with_targets.index(False)]} has no trajectories but '
                        f'{files[with_targets.index(True)]} has: one set cannot mix the two.')

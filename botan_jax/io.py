@@ -6,6 +6,9 @@ Two public formats are read into one in-memory type, `Sample`:
     `temperature` and `time`.
   * DeepMind glassy-dynamics pickles: `positions`, `types`, `box`,
     `trajectory_target_positions[time_index]` and the time table.
+  * GlassBench npz (`N{N}T{T}_{id}.npz`, the Roadmap's benchmark): told from a
+    BOTAN npz by its name or its keys (`md_prop`), read by `botan_jax/glassbench.py`; the
+    propensity S at ten times, no trajectories.
 Every reader checks shapes, finiteness and particle types, and names the file in
 any error it raises.
 """
@@ -64,6 +67,9 @@ class Sample:
     temperature: temperature of the ensemble, or None when unknown.
     time: time since t=0 of `trajectory_positions`, or None when unknown.
     source: the file this sample was read from.
+    propensity: (N,) float64 propensity S_i(time) in sigma_AA given by the file
+      itself (GlassBench's `md_prop`), for a sample without trajectories; None
+      otherwise (S is then computed from the trajectories).
   """
   initial_positions: np.ndarray
   types: np.ndarray
@@ -72,6 +78,7 @@ class Sample:
   temperature: float | None
   time: float | None
   source: str
+  propensity: np.ndarray | None = None
 
   @property
   def num_particles(self) -> int:
@@ -107,6 +114,13 @@ def validate(sample: Sample) -> Sample:
     if not np.isfinite(traj).all():
       fail(f'trajectory positions contain {np.count_nonzero(~np.isfinite(traj))} '
            'NaN/inf values.')
+  propensity = sample.propensity
+  if propensity is not None:
+    if propensity.shape != (n,):
+      fail(f'the propensity must have shape ({n},), got {propensity.shape}.')
+    if not np.isfinite(propensity).all():
+      fail(f'the propensity contains {np.count_nonzero(~np.isfinite(propensity))} NaN/inf '
+           'values.')
   return sample
 
 
@@ -308,17 +322,38 @@ def find_files(pattern: str, time_index: int | None = None) -> list[str]:
 
 
 def load_sample(path: str, pickle_time_index: int | None = None,
-                box: float | None = None) -> Sample:
-  """Reads a BOTAN npz or a DeepMind pickle, chosen by the file suffix.
+                box: float | None = None, *, time_index: int | None = None,
+                structure: str = 'initial') -> Sample:
+  """Reads a BOTAN npz, a GlassBench npz or a DeepMind pickle.
 
-  `pickle_time_index` is 0-based for pickles (default 0) and ignored for npz files,
-  whose single time is in the name.
+  The suffix tells pickles from npz files; an npz named `N{N}T{T}_{id}.npz` or
+  holding `md_prop` is GlassBench's (`glassbench.is_glassbench`: detected by
+  name and keys, so no config field names the format).
+
+  Args:
+    pickle_time_index: 0-based, for pickles (default 0); ignored otherwise.
+    box: cubic box length of a BOTAN npz that stores none.
+    time_index: 1-based index into a GlassBench file's ten times (required for
+      those; a BOTAN npz has its single time in its name).
+    structure: GlassBench's structure to read, 'initial', 'inherent' or 'cage'
+      (`glassbench.STRUCTURES`); other formats accept 'initial' only.
   """
   if path.endswith(('.pickle', '.pkl')):
+    _only_initial(structure, path)
     return read_deepmind_pickle(path, pickle_time_index or 0)
   if path.endswith('.npz'):
+    from botan_jax import glassbench  # pylint: disable=g-import-not-at-top (imports io)
+    if glassbench.is_glassbench(path):
+      return glassbench.read_sample(path, time_index, structure)
+    _only_initial(structure, path)
     return read_botan_npz(path, box=box)
   raise DataError(f'{path}: unknown format; expected .npz (BOTAN) or .pickle (DeepMind).')
+
+
+def _only_initial(structure: str, path: str) -> None:
+  if structure != 'initial':
+    raise DataError(f'{path}: data.structure={structure!r} needs a GlassBench file (with '
+                    'inherent or cage positions); this one holds the initial structure only.')
 
 
 @contextlib.contextmanager

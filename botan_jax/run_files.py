@@ -26,8 +26,10 @@ from botan_jax import tensorboard
 # Fields that fix a run's data, order, objective, optimizer and parameters: a resume must keep
 # them (the training files too, recorded in layout.TRAIN_FILES).
 RESUME_FIELDS = ('seed', 'loss_p', 'augmentation', 'node_target', 'model', 'data.edge_cutoff',
-                 'data.time_index', 'data.pickle_time_index', 'learning_rate', 'adam_eps',
-                 'grad_clip_norm', 'init_from')
+                 'data.time_index', 'data.pickle_time_index', 'data.structure', 'learning_rate',
+                 'adam_eps', 'grad_clip_norm', 'init_from')
+# The value of a resume field that runs made before it existed stand for.
+RESUME_DEFAULTS = {'data.structure': 'initial'}
 
 
 def write_run_record(workdir: str, config: ml_collections.ConfigDict,
@@ -133,8 +135,9 @@ def check_resumable(config: ml_collections.ConfigDict, workdir: str, train_names
   if saved is None or not (os.path.isdir(latest) and os.listdir(latest)):
     return
   saved = ml_collections.ConfigDict(saved)
-  differing = [field for field in RESUME_FIELDS
-               if _field(saved, field) != _field(config, field)]
+  value = lambda c, field: (_field(c, field) if _field(c, field) is not None
+                            else RESUME_DEFAULTS.get(field))
+  differing = [field for field in RESUME_FIELDS if value(saved, field) != value(config, field)]
   if graphs_per_step(saved) != graphs_per_step(config):
     differing.append('graphs per step (batch_size)')
   recorded = layout.run_file(workdir, layout.TRAIN_FILES)

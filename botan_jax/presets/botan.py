@@ -77,6 +77,8 @@ def get_config(preset: str = 'T044_t4120') -> ml_collections.ConfigDict:
   config.data.edge_cutoff = system.EDGE_CUTOFF
   config.data.eval_bond_cutoff = system.EVAL_BOND_CUTOFF
   config.data.pickle_time_index = 0  # 0-based index for DeepMind pickles.
+  # GlassBench files: the structure read, 'initial', 'inherent' or 'cage' (glassbench.py).
+  config.data.structure = 'initial'
   # The user's cache directory (layout.default_cache_dir); '' disables the graph cache.
   config.data.cache_dir = layout.default_cache_dir()
 
