@@ -132,7 +132,8 @@ class Model:
 
   def predict_sample(self, sample: io.Sample) -> Prediction:
     """Predicts one configuration (`read`'s sample; its trajectories are not used)."""
-    initial_only = dataclasses.replace(io.validate(sample), trajectory_positions=None)
+    initial_only = dataclasses.replace(io.validate(sample), trajectory_positions=None,
+                                       propensity=None)
     graph = input_pipeline.make_graph(initial_only, self._spec)
     record = inference.prediction_record(graph, *self._apply(graph), self.node_target)
     return Prediction(node=record['node_pred'], edge=record['edge_pred'],
@@ -227,15 +228,21 @@ def load_model(source: str | os.PathLike, *, dtype: str | None = None, precision
   return Model(loaded.params, config, source, loaded.origin)
 
 
-def read(path: str | os.PathLike, *, pickle_time_index: int = 0) -> io.Sample:
-  """One configuration from a BOTAN npz or a DeepMind pickle, checked (`io.load_sample`).
+def read(path: str | os.PathLike, *, pickle_time_index: int = 0, time_index: int | None = None,
+         structure: str = 'initial') -> io.Sample:
+  """One configuration from a BOTAN npz, a GlassBench npz or a DeepMind pickle, checked
+  (`io.load_sample`).
 
   Args:
     path: the file.
     pickle_time_index: the 0-based time index of a DeepMind pickle (an npz
       holds one time, named in its file name).
+    time_index: the 1-based index into a GlassBench file's ten times (its
+      `propensity` is S there); required for those files.
+    structure: a GlassBench file's 'initial', 'inherent' or 'cage' positions.
 
   Raises:
     io.DataError: naming the file, if it is missing, unreadable or inconsistent.
   """
-  return io.load_sample(os.fspath(path), pickle_time_index)
+  return io.load_sample(os.fspath(path), pickle_time_index, time_index=time_index,
+                        structure=structure)

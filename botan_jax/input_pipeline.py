@@ -187,7 +187,8 @@ def load_graph_set(files: list[str], spec: GraphSpec = GraphSpec(),
                        'targets; training and evaluation need them.')
   if require_edge_targets:
     for path, graph in zip(files, loaded):
-      if 'target' in graph.edges and np.isnan(graph.edges['target']).all():
+      edge_targets = graph.edges.get('target')
+      if edge_targets is not None and edge_targets.size and np.isnan(edge_targets).all():
         raise io.DataError(f'{path}: a propensity but no trajectories, so no bond targets E; '
                            'train on it with --config.loss_p=1 (S only).')
   if len(set(with_targets)) > 1:

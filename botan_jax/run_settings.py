@@ -124,7 +124,7 @@ def paper_settings() -> dict[str, Any]:
   return dict(model=dict(latent_size=64, num_layers=2, num_message_passing_steps=7,
                          share_step_weights=True, share_decoder=True),
               node_target='S', loss_p=0.0,
-              data=dict(edge_cutoff=system.EDGE_CUTOFF, time_index=3))
+              data=dict(edge_cutoff=system.EDGE_CUTOFF, time_index=3, structure='initial'))
 
 
 @dataclasses.dataclass(frozen=True)

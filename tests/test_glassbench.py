@@ -11,6 +11,7 @@ from botan_jax import io
 from botan_jax import system
 from botan_jax import train
 from tests import glassbench_files
+from tests import synthetic
 from tests import test_train
 
 
@@ -97,10 +98,10 @@ def test_graph_has_s_targets_and_no_e_targets(files):
                               time_index=3)
 
 
-def _config(tmp_path, **overrides):
+def small_glassbench_config(tmp_path, **overrides):
   """test_train's small config, over the GlassBench files of `fixture_files`."""
-  config = test_train.small_config(tmp_path, num_train=0, num_test=0, num_epochs=2,
-                                   batch_size=1, **overrides)
+  settings = dict(dict(num_epochs=2, batch_size=1), **overrides)
+  config = test_train.small_config(tmp_path, num_train=0, num_test=0, **settings)
   config.data.train_pattern = str(tmp_path / 'gb' / 'T0.44' / 'train' / '*.npz')
   config.data.test_pattern = str(tmp_path / 'gb' / 'T0.44' / 'test' / '*.npz')
   return config
@@ -108,11 +109,26 @@ def _config(tmp_path, **overrides):
 
 def test_training_on_glassbench_with_p_1_scores_s_and_refuses_p_below_1(tmp_path, files):
   run = tmp_path / 'run'
-  result = train.train_and_evaluate(_config(tmp_path, loss_p=1.0), str(run))
+  result = train.train_and_evaluate(small_glassbench_config(tmp_path, loss_p=1.0), str(run))
   assert np.isfinite(result['pearson_node'])
   records = [json.loads(line) for line in open(run / 'metrics.jsonl')]
   losses = [r['loss'] for r in records if 'loss' in r]
   assert losses and np.isfinite(losses).all()
   with pytest.raises(io.DataError, match='loss_p=1'):
-    train.train_and_evaluate(_config(tmp_path, loss_p=0.4),
+    train.train_and_evaluate(small_glassbench_config(tmp_path, loss_p=0.4),
                              str(tmp_path / 'run_p04'))
+
+
+def test_same_configuration_recognises_the_authors_file_of_a_glassbench_one(tmp_path):
+  botan_path, = synthetic.write_botan_files(tmp_path, 1)
+  authors = io.read_botan_npz(botan_path)
+  box = authors.box[0]
+  shifted = np.where(authors.initial_positions >= box / 2, authors.initial_positions - box,
+                     authors.initial_positions)  # GlassBench's [-L/2, L/2).
+  arrays = glassbench_files.configuration(160, 0)
+  io.save_npz(tmp_path / 'N160T0.44_1.npz', **dict(arrays, initial_positions=shifted,
+                                                    types=authors.types + 1))
+  same = io.load_sample(str(tmp_path / 'N160T0.44_1.npz'), time_index=7)
+  assert glassbench.same_configuration(same, authors)
+  other = io.load_sample(str(tmp_path / 'N160T0.44_1.npz'), time_index=7, structure='inherent')
+  assert not glassbench.same_configuration(other, authors)
