@@ -314,3 +314,21 @@ def test_download_and_benchmark_mistakes_are_one_line(tmp_path):
   test_cli.assert_user_error(test_cli.run_main(
       '--mode=benchmark', '--output=o', cwd=tmp_path),
       r'data/glassbench/KA_models/T0\.44/test: matches no file')
+
+
+def test_a_member_that_fails_its_check_is_not_kept(tmp_path):
+  good, = synthetic.write_botan_files(tmp_path / 'src' / 'a', 1, first_id=401)
+  bad, = synthetic.write_botan_files(tmp_path / 'src' / 'b', 1, first_id=402)
+  arrays = dict(np.load(bad))
+  arrays['positions'][0, 0, 0] = np.nan
+  io.save_npz(bad, **arrays)
+  (tmp_path / 'server').mkdir()
+  with tarfile.open(tmp_path / 'server' / 'public_dataset.tar.gz', 'w:gz') as tar:
+    tar.add(tmp_path / 'src', arcname='x')
+  data = tmp_path / 'data'
+  with http_server.serving(str(tmp_path / 'server')) as server:
+    with pytest.raises(http.DownloadError, match='member x/b/isoconfig_N160T0.44_402_tc07.npz is '
+                       'damaged .*NaN'):
+      datasets.download('botan', str(data), url=server.url('public_dataset.tar.gz'),
+                        time_indices=[7])
+  assert os.listdir(layout.split_dir(str(data), 0.44, 'test')) == [os.path.basename(good)]

@@ -8,6 +8,7 @@ again, so a rerun resumes. A truncated or corrupt archive ends with a
 `DownloadError` that says how many files were complete (they are kept).
 """
 
+import contextlib
 import json
 import os
 import tarfile
@@ -65,10 +66,15 @@ def extract(source: str | IO[bytes], destination_of: Callable[[str], str | None]
   """
   written: list[str] = []
   extracted = 0
-  opened = (tarfile.open(source, mode='r|gz') if isinstance(source, str)
-            else tarfile.open(fileobj=source, mode='r|gz'))
   from botan_jax import io  # pylint: disable=g-import-not-at-top (numpy: only when writing)
-  with opened as archive:
+  with contextlib.ExitStack() as stack:
+    if isinstance(source, str):  # A file: progress lines over its compressed bytes.
+      source = MeteredReader(stack.enter_context(open(source, 'rb')),
+                             http.Meter(f'{label} (extracting)', os.path.getsize(source)))
+    try:
+      archive = stack.enter_context(tarfile.open(fileobj=source, mode='r|gz'))
+    except (tarfile.TarError, EOFError, zlib.error) as err:
+      raise http.DownloadError(f'{label}: not a tar.gz archive ({err}).') from None
     for member in _members(archive, label, lambda: extracted):
       destination = destination_of(member.name) if member.isfile() else None
       if destination is None:
@@ -87,6 +93,9 @@ def extract(source: str | IO[bytes], destination_of: Callable[[str], str | None]
                                      'kept.')
           if check is not None:
             check(tmp)
+      except io.DataError as err:
+        raise http.DownloadError(f'{label}: the member {member.name} is damaged '
+                                 f'({str(err).split(": ", 1)[-1]}); not kept.') from None
       except (tarfile.TarError, EOFError, zlib.error) as err:
         raise http.DownloadError(
             f'{label}: truncated or corrupt in {member.name} ({err}); the {extracted} files '
@@ -98,6 +107,18 @@ def extract(source: str | IO[bytes], destination_of: Callable[[str], str | None]
   logging.info('%s: %d files extracted, %d already there.', label, extracted,
                len(written) - extracted)
   return written
+
+
+class MeteredReader:
+  """A binary file's `read`, counting what is read on a `http.Meter` (progress lines)."""
+
+  def __init__(self, file: IO[bytes], meter: http.Meter):
+    self.file, self.meter = file, meter
+
+  def read(self, count: int = -1) -> bytes:
+    data = self.file.read(count)
+    self.meter.add(len(data))
+    return data
 
 
 def _marker(archive_path: str) -> str:

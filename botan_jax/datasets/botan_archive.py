@@ -117,7 +117,7 @@ def download(data_dir: str, selection: Selection = Selection(), url: str = URL,
                  'extracted.', url, http.format_bytes(size), count)
     chunks, _ = http.stream(url)
     meter = http.Meter(label, size)
-    source = _ChunkReader(chunks, meter)
+    source = archives.MeteredReader(_ChunkReader(chunks), meter)
     files = archives.extract(source, destination_of, label, check_file)
     return dict(files=files, bytes_fetched=meter.done)
   archive = archive_path(data_dir)
@@ -141,11 +141,10 @@ def download(data_dir: str, selection: Selection = Selection(), url: str = URL,
 
 
 class _ChunkReader:
-  """A readable stream over an iterator of byte chunks (for tarfile's stream mode), metered."""
+  """A readable stream over an iterator of byte chunks (for tarfile's stream mode)."""
 
-  def __init__(self, chunks, meter: http.Meter):
-    self._chunks, self._meter = chunks, meter
-    self._chunk, self._position = b'', 0
+  def __init__(self, chunks):
+    self._chunks, self._chunk, self._position = chunks, b'', 0
 
   def read(self, count: int = -1) -> bytes:
     parts = []
@@ -154,7 +153,6 @@ class _ChunkReader:
         self._chunk, self._position = next(self._chunks, b''), 0
         if not self._chunk:
           break
-        self._meter.add(len(self._chunk))
       take = len(self._chunk) - self._position if count < 0 else min(
           count, len(self._chunk) - self._position)
       parts.append(self._chunk[self._position:self._position + take])
