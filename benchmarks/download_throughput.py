@@ -88,12 +88,12 @@ def glassbench_zip(path: str, workdir: str) -> int:
   with zipfile.ZipFile(path, 'w', allowZip64=True) as archive:
     archive.write(tarball, 'KA_models/T0.44.tar.gz', zipfile.ZIP_STORED)
     archive.writestr('KA_results/FIG1.dat', '130 0.695 0.827 0.725 0.713\n', zipfile.ZIP_DEFLATED)
-    rest = GLASSBENCH_SIZE - member_size
+    rest = (GLASSBENCH_SIZE - member_size) // 4
     for name in ('KA_models/T0.50.tar.gz', 'KA_models/T0.56.tar.gz', 'KA_models/T0.64.tar.gz',
                  'KA2D_trajectories/T0.30.tar.xz'):
       with archive.open(name, 'w', force_zip64=True) as out:
-        for _ in range(int(rest / 4 // (64 << 20))):
-          out.write(rng.bytes(64 << 20))
+        for start in range(0, rest, 64 << 20):
+          out.write(rng.bytes(min(64 << 20, rest - start)))
   shutil.rmtree(os.path.join(workdir, 'gb_src'))
   os.remove(tarball)
   return member_size

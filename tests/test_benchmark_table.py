@@ -66,7 +66,7 @@ def test_our_runs_are_scored_with_median_best_worst_over_seeds(tmp_path):
     train.train_and_evaluate(config, str(sweep / f'seed{seed}'))
   test_dir = str(tmp_path / 'gb' / 'T0.44' / 'test')
   benchmark.benchmark(test_dir, str(tmp_path / 'out'), runs=[str(tmp_path / 'sweep')])
-  ours = [r for r in _csv(tmp_path / 'out.csv') if r['method'] == 'sweep/T044_t4120']
+  ours = [r for r in _csv(tmp_path / 'out.csv') if r['method'] == 'sweep']
   assert len(ours) == 1 and ours[0]['runs'] == '2' and ours[0]['time_index'] == '7'
   values = []
   for seed in (0, 1):

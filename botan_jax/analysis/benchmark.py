@@ -20,7 +20,6 @@ import collections
 import csv
 import dataclasses
 import os
-import re
 import time
 from collections.abc import Sequence
 
@@ -35,7 +34,6 @@ from botan_jax import metrics
 from botan_jax import progress
 from botan_jax import system
 
-SEED_DIR = re.compile(r'^seed\d+$')
 WAYS = ('per_configuration', 'pooled')
 CSV_FIELDS = ('temperature', 'time_index', 'time', 'method', 'runs', 'files',
               *(f'{way}_{stat}' for way in WAYS for stat in ('median', 'best', 'worst')))
@@ -84,8 +82,10 @@ def score_stored(files: Sequence[glassbench.ScoringFile]) -> list[Row]:
 
 
 def find_runs(paths: Sequence[str]) -> dict[str, list[str]]:
-  """Label -> run directories: each path is a run (it has checkpoints/) or a folder searched
-  for runs; runs in `seed{k}` folders share their parent's label (seeds of one setting)."""
+  """Label -> run directories: one label per path given (its folder name), each path a run
+  (it has checkpoints/) or a sweep searched for runs. A sweep's runs at several times make one
+  line over time (each run is scored at its own time index; its seeds give the spread); an
+  ablated field's folders (`{field}={value}`) label lines of their own."""
   groups = collections.defaultdict(list)
   for path in paths:
     if not os.path.isdir(path):
@@ -98,10 +98,10 @@ def find_runs(paths: Sequence[str]) -> dict[str, list[str]]:
     if not found:
       raise errors.NotFoundError(f'{path}: holds no run (no {layout.CHECKPOINTS_DIR}/ folder); '
                                  'give run or sweep directories.')
+    name = os.path.basename(os.path.normpath(os.path.abspath(path)))
     for run in sorted(found):
-      label_dir = os.path.dirname(run) if SEED_DIR.match(os.path.basename(run)) else run
-      label = os.path.relpath(label_dir, os.path.dirname(os.path.normpath(path)))
-      groups[label].append(run)
+      parts = os.path.relpath(run, path).split(os.sep)
+      groups[' '.join([name, *(part for part in parts if '=' in part)])].append(run)
   return dict(groups)
 
 
@@ -213,7 +213,8 @@ def figure(entries: Sequence[dict], temperature: float):
     if tau is not None:
       ax.axvline(tau, color='0.6', linestyle=':', label=r'$\tau_\alpha$')
   axes[0].set_ylabel(r'Pearson $r$ of $S_i$, type A')
-  axes[1].legend(loc='best', fontsize='small')
+  handles, labels = axes[0].get_legend_handles_labels()
+  fig.legend(handles, labels, loc='outside right center', frameon=False, fontsize='small')
   return fig
 
 
