@@ -199,6 +199,8 @@ def _undefined_pearson(record: dict[str, Any], config: ml_collections.ConfigDict
   edges = f'A-A pairs with r(0) < {config.data.eval_bond_cutoff:g}'
   for key, name in (('pearson_node', f'{config.node_target} (type A)'),
                     ('pearson_edge', f'E ({edges})')):
+    if record.get(f'{key}_undefined') == metrics.NO_TARGETS:
+      continue  # Said once by the caller: a property of the files, not of this one.
     if f'{key}_undefined' in record:
       reasons.append(f'Pearson {name} undefined: {record[f"{key}_undefined"]}')
   if reasons and num_edges == 0:
@@ -312,6 +314,10 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str,
     logging.warning('Checkpoint %s is the starting model, before any training step (untrained, '
                     'or the init_from weights): no later evaluation of the run scored higher. '
                     'Train longer, or check the learning rate.', ref)
+  if all(r.get('pearson_edge_undefined') == metrics.NO_TARGETS
+         for r in evaluation['per_file'].values()):
+    logging.info('E is not scored: the test files hold no trajectories (GlassBench\'s hold S '
+                 'only).')
   for k, (path, result) in enumerate(evaluation['per_file'].items()):
     num_edges = int(np.sum(test_set.graphs.edges['valid'][k]))
     for reason in _undefined_pearson(result, config, num_edges):

@@ -332,3 +332,22 @@ def test_a_member_that_fails_its_check_is_not_kept(tmp_path):
       datasets.download('botan', str(data), url=server.url('public_dataset.tar.gz'),
                         time_indices=[7])
   assert os.listdir(layout.split_dir(str(data), 0.44, 'test')) == [os.path.basename(good)]
+
+
+def test_an_interrupted_glassbench_member_resumes_from_its_partial_bytes(tmp_path):
+  zip_path = make_glassbench_zip(tmp_path, padding_bytes=1000)
+  with zipfile.ZipFile(zip_path) as archive:
+    info = archive.getinfo('KA_models/T0.44.tar.gz')
+  data = tmp_path / 'data'
+  destination = os.path.join(layout.glassbench_dir(str(data)), 'KA_models', 'T0.44.tar.gz')
+  os.makedirs(os.path.dirname(destination))
+  with open(zip_path, 'rb') as f:  # What a killed run left: the first 40 % of the member's bytes.
+    f.seek(info.header_offset + zipfile.sizeFileHeader + len(info.filename.encode()))
+    have = int(info.compress_size * 0.4)
+    open(http.partial_path(destination + '.zipped'), 'wb').write(f.read(have))
+  with http_server.serving(os.path.dirname(zip_path)) as server:
+    datasets.download('glassbench', str(data), url=server.url('GlassBench.zip'),
+                      members=['KA_models/T0.44.tar.gz'])
+    member_requests = [r for r in server.requests if r['sent'] > 100_000]
+  assert [r['sent'] for r in member_requests] == [info.compress_size - have]
+  assert len(os.listdir(layout.glassbench_split_dir(str(data), 0.44, 'test'))) == 2

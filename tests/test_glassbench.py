@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from botan_jax import glassbench
+from botan_jax import inference
 from botan_jax import input_pipeline
 from botan_jax import io
+from botan_jax import metrics
 from botan_jax import system
 from botan_jax import train
 from tests import glassbench_files
@@ -114,6 +116,10 @@ def test_training_on_glassbench_with_p_1_scores_s_and_refuses_p_below_1(tmp_path
   records = [json.loads(line) for line in open(run / 'metrics.jsonl')]
   losses = [r['loss'] for r in records if 'loss' in r]
   assert losses and np.isfinite(losses).all()
+  evaluation = inference.evaluate(small_glassbench_config(tmp_path, loss_p=1.0), str(run))
+  assert np.isfinite(evaluation['pearson_node'])
+  assert [r['pearson_edge_undefined'] for r in evaluation['per_file'].values()] == [
+      metrics.NO_TARGETS] * 2
   with pytest.raises(io.DataError, match='loss_p=1'):
     train.train_and_evaluate(small_glassbench_config(tmp_path, loss_p=0.4),
                              str(tmp_path / 'run_p04'))
