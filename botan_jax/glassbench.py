@@ -19,6 +19,7 @@ Every malformed file is refused with its name (`io.DataError`).
 
 import dataclasses
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -211,3 +212,25 @@ def same_configuration(glassbench: io.Sample, botan: io.Sample, tolerance: float
   difference = glassbench.initial_positions - botan.initial_positions
   difference -= botan.box * np.rint(difference / botan.box)
   return bool(np.max(np.abs(difference)) < tolerance)
+
+
+def matching_ids(glassbench_paths: Sequence[str], botan_paths: Sequence[str]) -> dict[int, bool]:
+  """For each configuration id present in both lists, whether the GlassBench file and the
+  authors' file of that id hold the same configuration (`same_configuration`).
+
+  Then BOTAN may train on the authors' files of those ids (their trajectories give E, p < 1)
+  and be scored on GlassBench's test files. Ids in one list only are left out.
+  """
+  authors = {}
+  for path in botan_paths:
+    name = layout.parse_dataset_name(path)
+    if name is not None:
+      authors.setdefault(name['config_id'], path)
+  matches = {}
+  for path in glassbench_paths:
+    name = layout.parse_glassbench_name(path)
+    if name is None or name['config_id'] not in authors:
+      continue
+    matches[name['config_id']] = same_configuration(read_sample(path, 1),
+                                                    io.read_botan_npz(authors[name['config_id']]))
+  return matches

@@ -138,3 +138,8 @@ def test_same_configuration_recognises_the_authors_file_of_a_glassbench_one(tmp_
   assert glassbench.same_configuration(same, authors)
   other = io.load_sample(str(tmp_path / 'N160T0.44_1.npz'), time_index=7, structure='inherent')
   assert not glassbench.same_configuration(other, authors)
+  io.save_npz(tmp_path / 'N160T0.44_2.npz', **arrays)
+  second, = synthetic.write_botan_files(tmp_path, 1, first_id=2)
+  assert glassbench.matching_ids(
+      [str(tmp_path / 'N160T0.44_1.npz'), str(tmp_path / 'N160T0.44_2.npz')],
+      [botan_path, second]) == {1: True, 2: False}
