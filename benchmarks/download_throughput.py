@@ -127,7 +127,7 @@ def main() -> None:
     data = os.path.join(root, 'data')
     ours = os.path.join(layout.downloads_dir(data), layout.BOTAN_ARCHIVE)
     timed('botan-jax download', size,
-          lambda: http.download(base + 'public_dataset.tar.gz', ours, size, 'archive'))
+          lambda: http.download(base + 'public_dataset.tar.gz', ours, 'archive', 0, size))
     untar = os.path.join(root, 'untar')
     os.makedirs(untar)
     timed('tar -xzf', size, lambda: subprocess.run(['tar', '-xzf', ours, '-C', untar], check=True))

@@ -133,7 +133,7 @@ def download(data_dir: str, selection: Selection = Selection(), url: str = URL,
   fetched = 0
   if have != size:
     logging.info('Downloading %s (%s) to %s.', url, http.format_bytes(size), archive)
-    fetched = http.download(url, archive, size, label)
+    fetched = http.download(url, archive, label, 0, size)
   files = archives.extract(archive, destination_of, label, check_file)
   if not keep_archive:
     os.remove(archive)

@@ -175,8 +175,7 @@ def fetch_member(url: str, member: zipfile.ZipInfo, destination: str) -> int:
     start = _data_offset(url, member)
     fetched = zipfile.sizeFileHeader  # The local header read for it.
     if member.compress_size:
-      fetched += http.download(url, raw, 0, member.filename, start,
-                               start + member.compress_size - 1)
+      fetched += http.download(url, raw, member.filename, start, start + member.compress_size)
     else:
       open(raw, 'wb').close()
   try:

@@ -188,15 +188,15 @@ def partial_path(destination: str) -> str:
   return destination + layout.PARTIAL_SUFFIX
 
 
-def download(url: str, destination: str, size: int, label: str, start: int = 0,
-             end: int | None = None) -> int:
-  """Downloads bytes `start`..`end` (default: to the end, `size` bytes in all) of `url` into
+def download(url: str, destination: str, label: str, start: int, stop: int) -> int:
+  """Downloads bytes [`start`, `stop`) of the file at `url` (the whole file: 0 and its size) into
   `destination`, through `{destination}.partial`, resumed from its length with a Range request.
 
   Killed at any point, a rerun fetches only the missing bytes (or starts over,
   with a warning, from a server that refuses ranges). Returns the bytes fetched.
   """
-  length = (size if end is None else end + 1) - start
+  length = stop - start
+  end = stop - 1
   partial = partial_path(destination)
   os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
   have = os.path.getsize(partial) if os.path.exists(partial) else 0
