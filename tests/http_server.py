@@ -81,6 +81,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
       self.send_response(200)
     self.send_header('Content-Length', str(end - start + 1))
     self.send_header('Accept-Ranges', 'bytes' if self.server.ranges else 'none')
+    stat = os.stat(path)
+    self.send_header('ETag', f'"{stat.st_size}-{stat.st_mtime_ns}"')
     self.end_headers()
     with open(path, 'rb') as f:
       f.seek(start)

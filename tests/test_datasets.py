@@ -351,3 +351,21 @@ def test_an_interrupted_glassbench_member_resumes_from_its_partial_bytes(tmp_pat
     member_requests = [r for r in server.requests if r['sent'] > 100_000]
   assert [r['sent'] for r in member_requests] == [info.compress_size - have]
   assert len(os.listdir(layout.glassbench_split_dir(str(data), 0.44, 'test'))) == 2
+
+
+def test_a_partial_download_of_a_file_changed_on_the_server_starts_again(tmp_path, botan_archive):
+  archive, wanted = botan_archive
+  size = os.path.getsize(archive)
+  data = tmp_path / 'data'
+  target = os.path.join(layout.downloads_dir(str(data)), layout.BOTAN_ARCHIVE)
+  with http_server.serving(os.path.dirname(archive), delay_s=0.01) as server:
+    url = server.url('public_dataset.tar.gz')
+    with pytest.raises(http.DownloadError):  # A cut connection, as a kill would leave it.
+      http.download(url, target, 'archive', 0, size + 10, http.probe(url).version)
+    assert 0 < os.path.getsize(http.partial_path(target)) <= size
+    os.utime(archive, ns=(1, 1))  # The file changes on the server (its ETag does).
+    first = len(server.requests)
+    result = datasets.download('botan', str(data), url=url, time_indices=[7], splits=['test'])
+    assert server.served_since(first) == 1 + size
+  assert sorted(os.path.basename(p) for p in result['files']) == wanted
+  assert not os.path.exists(http.partial_path(target) + '.json')

@@ -105,7 +105,8 @@ def download(data_dir: str, selection: Selection = Selection(), url: str = URL,
     `files` (the selected files present, extracted now or before) and
     `bytes_fetched` (HTTP bytes of this run).
   """
-  size, ranges = http.probe(url)
+  remote = http.probe(url)
+  size = remote.size
   count = selection.count()
   destination_of = lambda name: selection.destination(data_dir, name)
   files_bytes = count * BYTES_PER_FILE
@@ -127,13 +128,13 @@ def download(data_dir: str, selection: Selection = Selection(), url: str = URL,
   needed = (0 if have == size else size - have_partial) + files_bytes
   http.check_free_space(data_dir, needed, f'the archive ({http.format_bytes(size)}) and {count} '
                         'files')
-  if not ranges:
+  if not remote.ranges:
     logging.warning('%s: the server refuses byte ranges: an interrupted download starts again '
                     'from byte 0.', url)
   fetched = 0
   if have != size:
     logging.info('Downloading %s (%s) to %s.', url, http.format_bytes(size), archive)
-    fetched = http.download(url, archive, label, 0, size)
+    fetched = http.download(url, archive, label, 0, size, remote.version)
   files = archives.extract(archive, destination_of, label, check_file)
   if not keep_archive:
     os.remove(archive)

@@ -85,15 +85,15 @@ def central_directory(url: str) -> tuple[list[zipfile.ZipInfo], int]:
   Raises:
     http.DownloadError: if the server refuses ranges, or the file is no zip.
   """
-  size, ranges = http.probe(url)
-  if not ranges:
+  remote = http.probe(url)
+  if not remote.ranges:
     raise http.DownloadError(f'{url}: the server refuses byte ranges, so members cannot be '
                              'fetched alone; download the whole zip (e.g. with curl) and unzip '
                              'its KA_models and KA_results into {data}/glassbench.')
-  remote = RemoteFile(url, size)
+  reader = RemoteFile(url, remote.size)
   try:
-    with zipfile.ZipFile(remote) as archive:
-      return archive.infolist(), remote.fetched
+    with zipfile.ZipFile(reader) as archive:
+      return archive.infolist(), reader.fetched
   except zipfile.BadZipFile as err:
     raise http.DownloadError(f'{url}: not a zip file, or a truncated one ({err}).') from None
 
@@ -175,7 +175,8 @@ def fetch_member(url: str, member: zipfile.ZipInfo, destination: str) -> int:
     start = _data_offset(url, member)
     fetched = zipfile.sizeFileHeader  # The local header read for it.
     if member.compress_size:
-      fetched += http.download(url, raw, member.filename, start, start + member.compress_size)
+      fetched += http.download(url, raw, member.filename, start, start + member.compress_size,
+                               f'{member.filename} CRC-32 {member.CRC:08x}')
     else:
       open(raw, 'wb').close()
   try:

@@ -10,7 +10,9 @@ a redirect loop, a body shorter than announced, a full disk) is a
 URL or file and says what to do; a rerun of the same command resumes.
 """
 
+import dataclasses
 import errno
+import json
 import os
 import re
 import shutil
@@ -69,19 +71,26 @@ def content_range(response) -> tuple[int, int, int | None] | None:
   return int(match[1]), int(match[2]), total
 
 
-def probe(url: str) -> tuple[int, bool]:
-  """(size in bytes, whether the server serves byte ranges) of the file at `url`.
+@dataclasses.dataclass(frozen=True)
+class Remote:
+  """What the server says of a file: `size` in bytes, whether it serves byte `ranges`, and its
+  `version` (ETag, else Last-Modified; '' when it gives neither), to tell a changed file."""
+  size: int
+  ranges: bool
+  version: str
 
-  Asks for its first byte: a 206 answer gives the size in Content-Range, a 200
-  (ranges refused) in Content-Length.
-  """
+
+def probe(url: str) -> Remote:
+  """The `Remote` of the file at `url`, from a request for its first byte: a 206 answer gives
+  the size in Content-Range, a 200 (ranges refused) in Content-Length."""
   with _request(url, 0, 0) as response:
+    version = response.headers.get('ETag') or response.headers.get('Last-Modified') or ''
     answer = content_range(response)
     if answer is not None and answer[2] is not None:
-      return answer[2], True
+      return Remote(answer[2], True, version)
     length = response.headers.get('Content-Length')
     if response.status == 200 and length is not None:
-      return int(length), False
+      return Remote(int(length), False, version)
   raise DownloadError(f'{url}: the server gives no size for the file (no Content-Length or '
                       'Content-Range); it cannot be checked or resumed.')
 
@@ -188,22 +197,35 @@ def partial_path(destination: str) -> str:
   return destination + layout.PARTIAL_SUFFIX
 
 
-def download(url: str, destination: str, label: str, start: int, stop: int) -> int:
+def download(url: str, destination: str, label: str, start: int, stop: int,
+             version: str = '') -> int:
   """Downloads bytes [`start`, `stop`) of the file at `url` (the whole file: 0 and its size) into
   `destination`, through `{destination}.partial`, resumed from its length with a Range request.
 
   Killed at any point, a rerun fetches only the missing bytes (or starts over,
-  with a warning, from a server that refuses ranges). Returns the bytes fetched.
+  with a warning, from a server that refuses ranges). `version` identifies the
+  remote file (`Remote.version`): it is kept beside the partial file, and a
+  partial file of another version (the file changed on the server) is started
+  again. Returns the bytes fetched.
   """
   length = stop - start
   end = stop - 1
   partial = partial_path(destination)
+  record = partial + '.json'
+  identity = dict(url_version=version, start=start, stop=stop)
   os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
   have = os.path.getsize(partial) if os.path.exists(partial) else 0
+  if have and _read_json(record) not in (None, identity):
+    logging.warning('%s: the file on the server changed since %s was started (%s, now %s); '
+                    'starting again.', url, partial, _read_json(record), identity)
+    have = 0
   if have > length:
     logging.warning('%s: longer than the file (%d > %d bytes); starting again.', partial, have,
                     length)
     have = 0
+  with open(record + '.tmp', 'w') as f:
+    json.dump(identity, f)
+  os.replace(record + '.tmp', record)
   fetched = 0
   if have < length:
     if have:
@@ -232,4 +254,14 @@ def download(url: str, destination: str, label: str, start: int, stop: int) -> i
     raise DownloadError(f'{url}: {os.path.getsize(partial)} of {length} bytes arrived; rerun: '
                         'the download resumes.')
   os.replace(partial, destination)
+  os.remove(record)
   return fetched
+
+
+def _read_json(path: str):
+  """The JSON in `path`, or None where it is absent or unreadable."""
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return None
