@@ -216,7 +216,8 @@ def make_glassbench_zip(root, padding_bytes: int = 4_000_000) -> str:
   for temperature in (0.44, 0.50):
     glassbench_files.write_temperature(tarballs / 'src', temperature, num_train=2, num_test=2)
     with tarfile.open(tarballs / f'T{temperature:.2f}.tar.gz', 'w:gz') as tar:
-      tar.add(tarballs / 'src' / f'T{temperature:.2f}', arcname=f'T{temperature:.2f}')
+      tar.add(tarballs / 'src' / f'T{temperature:.2f}',  # One nested deeper: found by name.
+              arcname=('deeper/' if temperature == 0.44 else '') + f'T{temperature:.2f}')
   path = root / 'server' / 'GlassBench.zip'
   path.parent.mkdir()
   with zipfile.ZipFile(path, 'w') as archive:

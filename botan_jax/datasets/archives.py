@@ -30,17 +30,6 @@ def check_inside(root: str, path: str, name: str) -> None:
     raise http.DownloadError(f'{name}: an archive member naming a path outside {root}; refused.')
 
 
-def npz_under(directory: str) -> Callable[[str], str | None]:
-  """`destination_of` for every .npz member, at its own path under `directory`."""
-  def destination_of(name: str) -> str | None:
-    if not name.endswith('.npz'):
-      return None
-    path = os.path.join(directory, *name.split('/'))
-    check_inside(directory, path, name)
-    return path
-  return destination_of
-
-
 def _members(archive: tarfile.TarFile, label: str, count: Callable[[], int]
              ) -> Iterator[tarfile.TarInfo]:
   """The archive's members, a truncated or corrupt archive said in words."""

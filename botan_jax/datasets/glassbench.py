@@ -10,8 +10,9 @@
      CRC-32 and size checked against the central directory, and written
      atomically to `{data}/glassbench/{member path}`; a member that fails is
      refused and its partial bytes removed, so a rerun fetches it again.
-  4. `KA_models/T{T}.tar.gz` tarballs are extracted beside themselves
-     (`KA_models/T{T}/{train,test}/N4096T{T}_{id}.npz`, `archives.extract_npz`).
+  4. `KA_models/T{T}.tar.gz` tarballs are extracted beside themselves, by file name and
+     split folder wherever they sit inside (`KA_models/T{T:.2f}/{train,test}/N4096T{T}_{id}.npz`,
+     `tarball_destinations`).
 
 Members already complete are skipped, so the same command resumes.
 """
@@ -21,7 +22,7 @@ import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from absl import logging
 
@@ -120,6 +121,21 @@ def select(members: Sequence[zipfile.ZipInfo], wanted: Sequence[str]) -> list[zi
 def default_members(temperatures: Sequence[float]) -> list[str]:
   """The 3-D tarballs of `temperatures` and the results folder (the benchmark's numbers)."""
   return [layout.glassbench_tarball(t) for t in temperatures] + [layout.GLASSBENCH_RESULTS + '/']
+
+
+def tarball_destinations(data_dir: str) -> Callable[[str], str | None]:
+  """Where a KA tarball's members go: each `N{N}T{T}_{id}.npz` under a `train` or `test`
+  folder (at any depth) to `{data_dir}/glassbench/KA_models/T{T:.2f}/{split}/`; anything else
+  is skipped."""
+  def destination_of(name: str) -> str | None:
+    parsed = layout.parse_glassbench_name(name)
+    folders = name.split('/')[:-1]
+    split = next((f for f in reversed(folders) if f in layout.SPLITS), None)
+    if parsed is None or split is None:
+      return None
+    return os.path.join(layout.glassbench_split_dir(data_dir, parsed['temperature'], split),
+                        os.path.basename(name))
+  return destination_of
 
 
 def _data_offset(url: str, member: zipfile.ZipInfo) -> int:
@@ -221,8 +237,7 @@ def download(data_dir: str, temperatures: Sequence[float] = (0.44,),
       continue
     fetched += fetch_member(url, member, destination)
     if is_tarball:
-      extracted = archives.extract(destination, archives.npz_under(os.path.dirname(destination)),
-                                   member.filename)
+      extracted = archives.extract(destination, tarball_destinations(data_dir), member.filename)
       archives.mark_extracted(destination, extracted)
       files += extracted
       if not keep_archive:
