@@ -142,10 +142,14 @@ class Model:
   def evaluate(self, sample: io.Sample) -> Evaluation:
     """Pearson correlations with the sample's targets, on the paper's masks (see `Evaluation`).
 
+    A sample with a stored propensity but no trajectories (GlassBench's) is
+    scored on S alone: pearson_edge is NaN, with `metrics.NO_TARGETS` as why.
+
     Raises:
-      io.DataError: if the sample has no trajectories, so no targets.
+      io.DataError: if the sample has neither trajectories nor a propensity, so no targets.
     """
-    if io.validate(sample).trajectory_positions is None:
+    io.validate(sample)
+    if sample.trajectory_positions is None and sample.propensity is None:
       raise io.DataError(f'{sample.source}: no trajectories (positions), so no targets; '
                          'evaluate needs them (predict_sample does not).')
     graph = input_pipeline.make_graph(sample, self._spec)

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from botan_jax import api
 from botan_jax import glassbench
 from botan_jax import inference
 from botan_jax import input_pipeline
@@ -120,6 +121,13 @@ def test_training_on_glassbench_with_p_1_scores_s_and_refuses_p_below_1(tmp_path
   assert np.isfinite(evaluation['pearson_node'])
   assert [r['pearson_edge_undefined'] for r in evaluation['per_file'].values()] == [
       metrics.NO_TARGETS] * 2
+  model = api.load_model(str(run))
+  sample = io.load_sample(files['test'][0], time_index=7)
+  scored = model.evaluate(sample)
+  a = sample.types == 0
+  expected = np.corrcoef(model.predict_sample(sample).node[a], sample.propensity[a])[0, 1]
+  assert scored.pearson_node == pytest.approx(expected, abs=1e-6)
+  assert np.isnan(scored.pearson_edge) and scored.pearson_edge_undefined == metrics.NO_TARGETS
   with pytest.raises(io.DataError, match='loss_p=1'):
     train.train_and_evaluate(small_glassbench_config(tmp_path, loss_p=0.4),
                              str(tmp_path / 'run_p04'))
