@@ -98,3 +98,15 @@ def test_the_command_writes_the_tables_and_figure(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   assert sorted(os.listdir(tmp_path / 'tables')) == ['T044.csv', 'T044.md', 'T044.pdf',
                                                      'T044.png']
+
+
+def test_the_published_values_are_checked_to_a_thousandth():
+  entries = [dict(method=m, time_index=7, time=4120.0, per_configuration_median=v + 0.0004,
+                  pooled_median=benchmark.PUBLISHED[('pooled', 0.44, 7)][m])
+             for m, v in benchmark.PUBLISHED[('per_configuration', 0.44, 7)].items()]
+  rows, differing = benchmark.published_check(entries, 0.44)
+  assert len(rows) == 8 and differing == 0
+  entries[1]['pooled_median'] += 0.002  # CAGE pooled off by 2e-3.
+  rows, differing = benchmark.published_check(entries, 0.44)
+  assert differing == 1 and '| CAGE | 4120 | pooled | 0.7810 | 0.779 | +0.0020 | NO |' in rows
+  assert benchmark.published_check(entries, 0.30) == ([], 0)  # Nothing published at T=0.30.

@@ -35,6 +35,21 @@ from botan_jax import progress
 from botan_jax import system
 
 WAYS = ('per_configuration', 'pooled')
+
+# The published Pearson values of the stored predictions (S on type A), which scoring the same
+# files must reproduce to PUBLISHED_TOLERANCE: pooled, from GlassBench's KA_results/FIG1.dat
+# (T=0.44 at t=130 and 4120; the other temperatures at tau_alpha, Table I index 7), and per
+# configuration at T=0.44, t=4120 as EIGNN's repository scores them.
+# (way, temperature, time index) -> method -> r.
+PUBLISHED = {
+    ('pooled', 0.44, 4): dict(BOTAN=0.695, CAGE=0.827, GlassMLP=0.725, SE3=0.713),
+    ('pooled', 0.44, 7): dict(BOTAN=0.755, CAGE=0.779, GlassMLP=0.768, SE3=0.815),
+    ('pooled', 0.50, 7): dict(BOTAN=0.691, CAGE=0.764, GlassMLP=0.718, SE3=0.771),
+    ('pooled', 0.56, 7): dict(BOTAN=0.668, CAGE=0.694, GlassMLP=0.641, SE3=0.715),
+    ('pooled', 0.64, 7): dict(BOTAN=0.658, CAGE=0.633, GlassMLP=0.555, SE3=0.672),
+    ('per_configuration', 0.44, 7): dict(BOTAN=0.752, CAGE=0.782, GlassMLP=0.756, SE3=0.791),
+}
+PUBLISHED_TOLERANCE = 1e-3
 CSV_FIELDS = ('temperature', 'time_index', 'time', 'method', 'runs', 'files',
               *(f'{way}_{stat}' for way in WAYS for stat in ('median', 'best', 'worst')))
 
@@ -192,6 +207,26 @@ def markdown(entries: Sequence[dict], temperature: float) -> str:
   return '\n'.join(text) + '\n'
 
 
+def published_check(entries: Sequence[dict], temperature: float) -> tuple[list[str], int]:
+  """The stored methods' values beside the published ones (`PUBLISHED`) at `temperature`, as
+  Markdown table rows, and how many differ by more than PUBLISHED_TOLERANCE."""
+  rows, differing = [], 0
+  for (way, published_t, index), values in PUBLISHED.items():
+    if abs(published_t - temperature) > 1e-6:
+      continue
+    for method, published in values.items():
+      entry = next((e for e in entries if e['method'] == method and e['time_index'] == index),
+                   None)
+      if entry is None:
+        continue
+      ours = entry[f'{way}_median']
+      ok = abs(ours - published) <= PUBLISHED_TOLERANCE
+      differing += not ok
+      rows.append(f'| {method} | {entry["time"]:g} | {way.replace("_", " ")} | {ours:.4f} | '
+                  f'{published:.3f} | {ours - published:+.4f} | {"yes" if ok else "NO"} |')
+  return rows, differing
+
+
 def figure(entries: Sequence[dict], temperature: float):
   """Pearson against t (log axis), one line per method, the two ways side by side."""
   from botan_jax.analysis import figures  # pylint: disable=g-import-not-at-top (matplotlib)
@@ -256,7 +291,19 @@ def benchmark(test_pattern: str, output: str, runs: Sequence[str] = (),
   entries = table_rows(rows, temperature, len(files))
   stem = output[:-3] if output.endswith(('.md',)) else output
   write_csv(f'{stem}.csv', entries)
+  checked, differing = published_check(entries, temperature)
+  text = markdown(entries, temperature)
+  if checked:
+    text += ('\n## The stored predictions against the published values\n\n'
+             f'Within {PUBLISHED_TOLERANCE:g}: the reader and the scoring agree with the '
+             'benchmark\'s.\n\n| method | t | way | here | published | difference | within |\n'
+             '| --- | --- | --- | --- | --- | --- | --- |\n' + '\n'.join(checked) + '\n')
+  if differing:
+    logging.warning('%d of %d stored-method values differ from the published ones by more than '
+                    '%g (see %s.md): with GlassBench\'s own test files this means the reader '
+                    'or the scoring is wrong.', differing, len(checked), PUBLISHED_TOLERANCE,
+                    stem)
   with io.atomic_path(f'{stem}.md') as tmp, open(tmp, 'w') as f:
-    f.write(markdown(entries, temperature))
+    f.write(text)
   from botan_jax.analysis import figures  # pylint: disable=g-import-not-at-top (matplotlib)
   return [f'{stem}.md', f'{stem}.csv', *figures.save_figure(figure(entries, temperature), stem)]
