@@ -92,6 +92,21 @@ def test_streaming_extracts_the_same_files_and_keeps_no_archive(tmp_path, botan_
   assert not os.path.exists(layout.downloads_dir(str(tmp_path / 'data')))
 
 
+def kill_when_partial(args: list[str], partial: str, threshold: int, cwd) -> int:
+  """Runs `main.py args` and kills it (SIGKILL) once `partial` holds more than `threshold`
+  bytes; returns the size it left."""
+  client = subprocess.Popen(test_cli.main_command(*args), cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, PYTHONPATH=test_cli.ROOT))
+  deadline = time.monotonic() + 120
+  while not (os.path.exists(partial) and os.path.getsize(partial) > threshold):
+    assert time.monotonic() < deadline and client.poll() is None, 'no progress to interrupt'
+    time.sleep(0.05)
+  client.send_signal(signal.SIGKILL)
+  client.wait()
+  return os.path.getsize(partial)
+
+
 def test_a_download_killed_half_way_fetches_only_the_rest(tmp_path, botan_archive):
   archive, wanted = botan_archive
   size = os.path.getsize(archive)
@@ -100,26 +115,36 @@ def test_a_download_killed_half_way_fetches_only_the_rest(tmp_path, botan_archiv
   with http_server.serving(os.path.dirname(archive), delay_s=0.05, chunk=32 << 10) as server:
     args = ['--mode=download', '--dataset=botan', f'--url={server.url("public_dataset.tar.gz")}',
             f'--workdir={data}', '--time_index=7', '--split=test']
-    client = subprocess.Popen(test_cli.main_command(*args), cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env=dict(os.environ, PYTHONPATH=test_cli.ROOT))
-    deadline = time.monotonic() + 120
-    while not (os.path.exists(partial) and os.path.getsize(partial) > size // 3):
-      assert time.monotonic() < deadline and client.poll() is None, 'no progress to interrupt'
-      time.sleep(0.05)
-    client.send_signal(signal.SIGKILL)
-    client.wait()
-    have = os.path.getsize(partial)
+    have = kill_when_partial(args, partial, size // 3, tmp_path)
     assert 0 < have < size
     server.delay_s, first = 0.0, len(server.requests)
     rerun = test_cli.run_main(*args, cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert server.served_since(first) == 1 + (size - have)  # The size probe, the missing bytes.
     assert server.requests[-1]['range'] == f'bytes={have}-{size - 1}'
-  assert f'resuming at' in rerun.stderr
+  assert 'resuming at' in rerun.stderr
   with open(archive, 'rb') as original, open(partial[:-len('.partial')], 'rb') as copy:
     assert original.read() == copy.read()
   assert sorted(os.listdir(layout.split_dir(str(data), 0.44, 'test'))) == wanted
+
+
+def test_a_glassbench_download_killed_half_way_fetches_only_the_rest(tmp_path):
+  zip_path = make_glassbench_zip(tmp_path, padding_bytes=1000, tarball_padding=PADDING_BYTES)
+  with zipfile.ZipFile(zip_path) as archive:
+    member = archive.getinfo('KA_models/T0.44.tar.gz')
+  data = tmp_path / 'data'
+  raw = os.path.join(layout.glassbench_dir(str(data)), 'KA_models', 'T0.44.tar.gz.zipped')
+  with http_server.serving(os.path.dirname(zip_path), delay_s=0.05, chunk=16 << 10) as server:
+    args = ['--mode=download', '--dataset=glassbench', f'--url={server.url("GlassBench.zip")}',
+            f'--workdir={data}', '--members=KA_models/T0.44.tar.gz']
+    have = kill_when_partial(args, http.partial_path(raw), member.compress_size // 3, tmp_path)
+    assert 0 < have < member.compress_size
+    server.delay_s, first = 0.0, len(server.requests)
+    rerun = test_cli.run_main(*args, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    member_bytes = [r['sent'] for r in server.requests[first:] if r['sent'] > 10_000]
+    assert member_bytes == [member.compress_size - have]
+  assert len(os.listdir(layout.glassbench_split_dir(str(data), 0.44, 'train'))) == 2
 
 
 def test_a_server_without_ranges_restarts_with_a_message(tmp_path, botan_archive, caplog):
@@ -182,12 +207,15 @@ def test_a_full_disk_is_refused_before_starting(tmp_path, botan_archive, monkeyp
 
 # GlassBench.
 
-def make_glassbench_zip(root, padding_bytes: int = 4_000_000) -> str:
-  """A zip with GlassBench's tree: KA_models/T{T}.tar.gz (stored), KA_results/*.dat
-  (deflated), and a large 2-D member to leave alone."""
+def make_glassbench_zip(root, padding_bytes: int = 4_000_000, tarball_padding: int = 0) -> str:
+  """A zip with GlassBench's tree: KA_models/T{T}.tar.gz (stored; with an incompressible
+  file of `tarball_padding` bytes), KA_results/*.dat (deflated), and a large 2-D member to
+  leave alone."""
   tarballs = root / 'tarballs'
   for temperature in (0.44, 0.50):
     glassbench_files.write_temperature(tarballs / 'src', temperature, num_train=2, num_test=2)
+    (tarballs / 'src' / f'T{temperature:.2f}' / 'padding.bin').write_bytes(
+        np.random.default_rng(3).bytes(tarball_padding))
     with tarfile.open(tarballs / f'T{temperature:.2f}.tar.gz', 'w:gz') as tar:
       tar.add(tarballs / 'src' / f'T{temperature:.2f}',  # One nested deeper: found by name.
               arcname=('deeper/' if temperature == 0.44 else '') + f'T{temperature:.2f}')
