@@ -22,13 +22,15 @@ _RANGE = re.compile(r'bytes=(\d+)-(\d*)$')
 
 class FileServer(http.server.ThreadingHTTPServer):
   """Serves the files of `directory`; `ranges`: honour Range headers; `delay_s`: sleep per
-  `chunk` bytes sent (to make a download slow enough to kill)."""
+  `chunk` bytes sent (to make a download slow enough to kill); `cut_after`: drop the
+  connection after that many body bytes of a response (a network cut)."""
   daemon_threads = True
 
   def __init__(self, directory: str, ranges: bool = True, delay_s: float = 0.0,
-               chunk: int = 64 << 10):
+               chunk: int = 64 << 10, cut_after: int | None = None):
     super().__init__(('127.0.0.1', 0), _Handler)
     self.directory, self.ranges, self.delay_s, self.chunk = directory, ranges, delay_s, chunk
+    self.cut_after = cut_after  # Close a response's connection after this many body bytes.
     self.bytes_served, self.requests = 0, []
     self.lock = threading.Lock()
 
@@ -88,6 +90,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
       f.seek(start)
       remaining = end - start + 1
       while remaining > 0:
+        if self.server.cut_after is not None and request['sent'] >= self.server.cut_after:
+          self.close_connection = True
+          return
         data = f.read(min(self.server.chunk, remaining))
         try:
           self.wfile.write(data)

@@ -371,3 +371,20 @@ def test_a_partial_download_of_a_file_changed_on_the_server_starts_again(tmp_pat
     assert server.served_since(first) == 1 + size
   assert sorted(os.path.basename(p) for p in result['files']) == wanted
   assert not os.path.exists(http.partial_path(target) + '.json')
+
+
+def test_a_cut_connection_is_a_clear_error_and_the_rerun_resumes(tmp_path, botan_archive):
+  archive, wanted = botan_archive
+  size = os.path.getsize(archive)
+  data = tmp_path / 'data'
+  partial = http.partial_path(os.path.join(layout.downloads_dir(str(data)), layout.BOTAN_ARCHIVE))
+  with http_server.serving(os.path.dirname(archive), cut_after=1 << 20) as server:
+    with pytest.raises(http.DownloadError, match='cut short|connection failed'):
+      datasets.download('botan', str(data), url=server.url('public_dataset.tar.gz'),
+                        time_indices=[7], splits=['test'])
+    assert os.path.getsize(partial) == 1 << 20
+    server.cut_after, first = None, len(server.requests)
+    result = datasets.download('botan', str(data), url=server.url('public_dataset.tar.gz'),
+                               time_indices=[7], splits=['test'])
+    assert server.served_since(first) == 1 + size - (1 << 20)
+  assert sorted(os.path.basename(p) for p in result['files']) == wanted

@@ -12,6 +12,7 @@ URL or file and says what to do; a rerun of the same command resumes.
 
 import dataclasses
 import errno
+import http.client as http_client
 import json
 import os
 import re
@@ -180,7 +181,7 @@ def stream(url: str, start: int = 0, end: int | None = None) -> tuple[Iterator[b
       while True:
         try:
           chunk = response.read(CHUNK_BYTES)
-        except (OSError, urllib.error.URLError) as err:
+        except (OSError, urllib.error.URLError, http_client.HTTPException) as err:
           raise DownloadError(f'{url}: the connection failed after {format_bytes(received)} '
                               f'({err}); rerun: the download resumes.') from None
         if not chunk:
