@@ -31,6 +31,9 @@ from botan_jax.datasets import archives
 from botan_jax.datasets import http
 
 URL = 'https://zenodo.org/api/records/10118191/files/GlassBench.zip/content'
+# The same file at the record's download address (reported to serve large ranges where the
+# API address answers HTTP 504).
+RECORD_URL = 'https://zenodo.org/records/10118191/files/GlassBench.zip?download=1'
 SIZE = 6_042_260_027  # Bytes, as Zenodo lists it.
 BLOCK_BYTES = 256 << 10  # Read-ahead of the central directory reads.
 
@@ -191,8 +194,14 @@ def fetch_member(url: str, member: zipfile.ZipInfo, destination: str) -> int:
     start = _data_offset(url, member)
     fetched = zipfile.sizeFileHeader  # The local header read for it.
     if member.compress_size:
-      fetched += http.download(url, raw, member.filename, start, start + member.compress_size,
-                               f'{member.filename} CRC-32 {member.CRC:08x}')
+      try:
+        fetched += http.download(url, raw, member.filename, start, start + member.compress_size,
+                                 f'{member.filename} CRC-32 {member.CRC:08x}')
+      except http.DownloadError as err:
+        if url != URL:
+          raise
+        raise http.DownloadError(f'{err} If Zenodo\'s API address keeps failing, give its record '
+                                 f'address: --url=\'{RECORD_URL}\'.') from None
     else:
       open(raw, 'wb').close()
   try:
