@@ -132,7 +132,8 @@ class Model:
 
   def predict_sample(self, sample: io.Sample) -> Prediction:
     """Predicts one configuration (`read`'s sample; its trajectories are not used)."""
-    initial_only = dataclasses.replace(io.validate(sample), trajectory_positions=None)
+    initial_only = dataclasses.replace(io.validate(sample), trajectory_positions=None,
+                                       propensity=None)
     graph = input_pipeline.make_graph(initial_only, self._spec)
     record = inference.prediction_record(graph, *self._apply(graph), self.node_target)
     return Prediction(node=record['node_pred'], edge=record['edge_pred'],
@@ -141,10 +142,14 @@ class Model:
   def evaluate(self, sample: io.Sample) -> Evaluation:
     """Pearson correlations with the sample's targets, on the paper's masks (see `Evaluation`).
 
+    A sample with a stored propensity but no trajectories (GlassBench's) is
+    scored on S alone: pearson_edge is NaN, with `metrics.NO_TARGETS` as why.
+
     Raises:
-      io.DataError: if the sample has no trajectories, so no targets.
+      io.DataError: if the sample has neither trajectories nor a propensity, so no targets.
     """
-    if io.validate(sample).trajectory_positions is None:
+    io.validate(sample)
+    if sample.trajectory_positions is None and sample.propensity is None:
       raise io.DataError(f'{sample.source}: no trajectories (positions), so no targets; '
                          'evaluate needs them (predict_sample does not).')
     graph = input_pipeline.make_graph(sample, self._spec)
@@ -228,7 +233,8 @@ def load_model(source: str | os.PathLike, *, dtype: str | None = None, precision
                loaded.origin)
 
 
-def read(path: str | os.PathLike, *, pickle_time_index: int = 0, format: str | None = None,  # pylint: disable=redefined-builtin
+def read(path: str | os.PathLike, *, pickle_time_index: int = 0, time_index: int | None = None,
+         glassbench_positions: str = 'initial', format: str | None = None,  # pylint: disable=redefined-builtin
          type_map: str | None = None, frame: int = 0, strict: bool = False) -> io.Sample:
   """One configuration from a file, checked (`io.load_sample`).
 
@@ -237,6 +243,10 @@ def read(path: str | os.PathLike, *, pickle_time_index: int = 0, format: str | N
       text dump (.lammpstrj, .dump), an extxyz (.extxyz, .xyz) or a GSD file.
     pickle_time_index: the 0-based time index of a DeepMind pickle (an npz
       holds one time, named in its file name).
+    time_index: the 1-based index into a GlassBench file's ten times (its
+      `propensity` is S there); required for those files.
+    glassbench_positions: which of a GlassBench file's positions are the
+      configuration: 'initial' (default), 'inherent' or 'cage'.
     format: the format when the suffix does not say it: 'npz', 'pickle',
       'lammps-data', 'lammps-dump', 'extxyz' or 'gsd'.
     type_map: a structure file's types to A and B, e.g. '1:A,2:B' (the
@@ -249,4 +259,5 @@ def read(path: str | os.PathLike, *, pickle_time_index: int = 0, format: str | N
       (a third atom type, a box that is not cubic and periodic, ...).
   """
   return io.load_sample(os.fspath(path), pickle_time_index, read_options=io.ReadOptions(
-      format=format, type_map=type_map, frame=frame, strict=strict))
+      format=format, type_map=type_map, frame=frame, strict=strict), time_index=time_index,
+                        glassbench_positions=glassbench_positions)

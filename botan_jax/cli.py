@@ -12,6 +12,10 @@
       --input=conf.lammpstrj --type_map=1:A,2:B --output=preds/ --write_extxyz   # LAMMPS, OVITO
   python main.py --mode=convert --input='replica_*.lammpstrj' --times=0.1,0.52 --temperature=0.64 \\
       --config_id=1 --output=data/T0.64/train                 # your replicas -> BOTAN npz
+  python main.py --mode=download --dataset=botan --temperature=0.44 --time_index=7
+  python main.py --mode=download --dataset=glassbench --temperature=0.44
+  python main.py --mode=benchmark --temperature=0.44 --runs=runs/sweep_T044 \\
+      --output=benchmark/T044
 
 --config names a preset module of botan_jax/presets, botan, generate, sweep or
 demo (the default), from any directory, with its argument after ':'; any other
@@ -57,7 +61,8 @@ from ml_collections import config_flags
 from botan_jax import errors
 from botan_jax import presets
 
-MODES = ('train', 'evaluate', 'predict', 'generate', 'sweep', 'figures', 'convert', 'demo')
+MODES = ('train', 'evaluate', 'predict', 'generate', 'sweep', 'figures', 'convert', 'download',
+         'benchmark', 'demo')
 TRAINING_MODES = ('train', 'evaluate', 'predict')  # They take a botan preset's config.
 EXIT_USER_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -97,7 +102,8 @@ FLAGS['config'].parser = PresetFileParser(FLAGS['config'].parser)
 FLAGS.set_default('config', 'demo')  # Parsed here unless --config is on the command line.
 flags.DEFINE_enum('mode', None, MODES, 'What to run; default: the config\'s `mode`, else train.')
 flags.DEFINE_string('workdir', None, 'Run directory: checkpoints, metrics, evaluation '
-                    '(generate: the dataset root; sweep: the directory of all its runs).')
+                    '(generate and download: the data folder, default data; sweep: the directory of all '
+                    'its runs).')
 flags.DEFINE_string('input', None, 'predict: a file, directory or glob of configurations (npz, '
                     'pickle, LAMMPS data or dump, extxyz, GSD); convert: a glob of trajectories, one '
                     'per replica; '
@@ -110,9 +116,10 @@ flags.DEFINE_string('output', None, 'predict: a file ending in .npz (one input),
 flags.DEFINE_string('figure', None, 'figures: which figure, e.g. pearson or maps (a wrong name '
                     'lists them all).')
 flags.DEFINE_list('runs', [], 'figures: sweep directories (pearson, ablation) or run '
-                  'directories (loss).')
+                  'directories (loss); benchmark: run or sweep directories to score.')
 flags.DEFINE_string('data', None, 'figures: dataset files, a directory or glob (pdf_e, fs), '
-                    'or the configuration of --input (maps).')
+                    'or the configuration of --input (maps); benchmark: the GlassBench test '
+                    'files (default data/glassbench/KA_models/T{T}/test).')
 flags.DEFINE_list('slab', None, 'figures: z range of the cross-section maps in sigma_AA, as '
                   'LOW,HIGH; default: 0.8 thick at the middle of the box.')
 flags.DEFINE_list('labels', None, 'figures: the models\' names, one per --input (maps), e.g. '
@@ -133,9 +140,31 @@ flags.DEFINE_list('times', None, 'convert: the times of the frames to convert, i
                   '0.1,0.52.')
 flags.DEFINE_float('dt', None, 'convert: the MD time step of the trajectories (t = step * dt); '
                    'default 0.001.')
-flags.DEFINE_float('temperature', None, 'convert: the temperature of the ensemble (file name '
-                   'and stored temperature).')
 flags.DEFINE_integer('config_id', None, 'convert: the configuration\'s id in the file names.')
+flags.DEFINE_enum('dataset', None, ('botan', 'glassbench'), 'download: the authors\' dataset '
+                  '(botan) or the Roadmap\'s benchmark (glassbench).')
+flags.DEFINE_string('url', None, 'download: another URL of the dataset (a mirror).')
+flags.DEFINE_bool('keep_archive', True, 'download: keep the downloaded archive after extraction.')
+flags.DEFINE_bool('stream', False, 'download --dataset=botan: extract while downloading, '
+                  'keeping no archive (a rerun streams it again, skipping extracted files).')
+flags.DEFINE_string('ids', None, 'download --dataset=botan: configuration ids FIRST-LAST, e.g. '
+                    '401-450.')
+flags.DEFINE_integer('max_configs', None, 'download --dataset=botan: at most this many '
+                     'configurations per temperature and split (lowest ids first).')
+# Comma-separated lists of download and benchmark: name -> (default, help).
+_LIST_FLAGS = {
+    'temperature': (['0.44'], 'download, benchmark: temperatures, e.g. 0.44,0.50 (benchmark: '
+                    'one); convert: the ensemble\'s temperature (file name and stored value; '
+                    'required).'),
+    'time_index': ([], 'download --dataset=botan: 1-based time indices (tcXX) to extract; '
+                   'default all ten.'),
+    'split': ([], 'download --dataset=botan: train and/or test (ids 1-400 and 401-500); '
+              'default both.'),
+    'members': ([], 'download --dataset=glassbench: zip members or folders ending in / '
+                '(default: KA_models/T{T}.tar.gz of each --temperature and KA_results/).'),
+}
+for _name, (_default, _help) in _LIST_FLAGS.items():
+  flags.DEFINE_list(_name, _default, _help)
 flags.DEFINE_string('shard', None, 'generate: make only this share of the configurations: I/N '
                     '(shard I of N, 0-based), slurm (this SLURM array task\'s) or processes '
                     '(this process\'s, the default with --distributed); shards make whole batches '
@@ -234,9 +263,11 @@ def _check(mode: str, config: ml_collections.ConfigDict) -> None:
       _required('input', mode)
       _required('output', mode)
       _times(_required('times', mode))
-      for name in ('temperature', 'config_id'):
-        if FLAGS[name].value is None:
-          _required(name, mode)
+      if FLAGS.config_id is None:
+        _required('config_id', mode)
+      if not FLAGS['temperature'].present or len(_temperatures()) != 1:
+        raise app.UsageError('--mode=convert needs --temperature: the one temperature of the '
+                             'ensemble, e.g. --temperature=0.64.')
       if FLAGS.dt is not None and FLAGS.dt <= 0:
         raise app.UsageError(f'--dt={FLAGS.dt}: the time step must be > 0.')
     elif mode == 'figures':
@@ -245,6 +276,13 @@ def _check(mode: str, config: ml_collections.ConfigDict) -> None:
         raise app.UsageError(f'--figure={FLAGS.figure}: not one of {", ".join(figures.FIGURES)}.')
       _required('output', mode)
       _slab(FLAGS.slab)
+    elif mode == 'download':
+      _required('dataset', mode)
+      _temperatures()
+    elif mode == 'benchmark':
+      _required('output', mode)
+      if len(_temperatures()) != 1:
+        raise app.UsageError('--mode=benchmark scores one temperature; give one --temperature.')
 
 
 def _check_model_source(mode: str, config: ml_collections.ConfigDict) -> None:
@@ -288,12 +326,27 @@ def _run(mode: str, config: ml_collections.ConfigDict) -> None:
   elif mode == 'convert':
     from botan_jax import convert
     from botan_jax import system
-    convert.convert(FLAGS.input, FLAGS.output, _times(FLAGS.times), FLAGS.temperature,
+    convert.convert(FLAGS.input, FLAGS.output, _times(FLAGS.times), _temperatures()[0],
                     FLAGS.config_id, FLAGS.dt or system.TIME_STEP, FLAGS.format, FLAGS.type_map,
                     FLAGS.strict)
   elif mode == 'demo':
     from botan_jax import demo
     demo.run_demo(config, _written_to(mode, config))
+  elif mode == 'download':
+    from botan_jax import datasets
+    result = datasets.download(
+        FLAGS.dataset, _written_to(mode, config), url=FLAGS.url, temperatures=_temperatures(),
+        time_indices=[int(k) for k in FLAGS.time_index], splits=FLAGS.split, ids=FLAGS.ids,
+        max_configs=FLAGS.max_configs, members=FLAGS.members, keep_archive=FLAGS.keep_archive,
+        stream=FLAGS.stream)
+    logging.info('Download done: %d files in %s.', len(result['files']), _written_to(mode, config))
+  elif mode == 'benchmark':
+    from botan_jax import layout
+    from botan_jax.analysis import benchmark
+    temperature, = _temperatures()
+    data = FLAGS.data or layout.glassbench_split_dir(layout.DEFAULT_DATA_DIR, temperature, 'test')
+    written = benchmark.benchmark(data, FLAGS.output, runs=FLAGS.runs, temperature=temperature)
+    logging.info('Wrote %s.', ', '.join(written))
 
 
 def _run_sweep(config: ml_collections.ConfigDict) -> None:
@@ -360,6 +413,15 @@ def _list(value: str | None) -> list[str]:
   return [entry for entry in (value or '').split(',') if entry]
 
 
+def _temperatures() -> list[float]:
+  """--temperature as numbers."""
+  try:
+    return [float(value) for value in FLAGS.temperature]
+  except ValueError:
+    raise app.UsageError(f'--temperature takes numbers, e.g. 0.44,0.50, got '
+                         f'{",".join(FLAGS.temperature)}.') from None
+
+
 def _slab(values: list[str] | None) -> tuple[float, float] | None:
   """--slab as (low, high), None when not given."""
   if values is None:
@@ -381,10 +443,13 @@ def _required(name: str, mode: str) -> str:
 
 def _written_to(mode: str, config: ml_collections.ConfigDict) -> str | None:
   """Where `mode` writes: --output for predict and figures, else --workdir (the demo's default)."""
-  if mode in ('predict', 'figures', 'convert'):
+  if mode in ('predict', 'figures', 'convert', 'benchmark'):
     return FLAGS.output
   if mode == 'demo':
     return FLAGS.workdir or config.default_workdir
+  if mode == 'download':
+    from botan_jax import layout  # pylint: disable=g-import-not-at-top
+    return FLAGS.workdir or layout.DEFAULT_DATA_DIR
   return FLAGS.workdir
 
 
@@ -400,6 +465,8 @@ RESUMES = {
     'figures': 'nothing was written; the same command starts it again',
     'convert': 'the files written are complete; the same command writes them all again',
     'demo': 'finished stages are kept; the same command resumes',
+    'download': 'the bytes and files complete are kept; the same command fetches only the rest',
+    'benchmark': 'nothing was written; the same command starts it again',
 }
 
 

@@ -201,6 +201,8 @@ def _undefined_pearson(record: dict[str, Any], config: ml_collections.ConfigDict
   edges = f'A-A pairs with r(0) < {config.data.eval_bond_cutoff:g}'
   for key, name in (('pearson_node', f'{config.node_target} (type A)'),
                     ('pearson_edge', f'E ({edges})')):
+    if record.get(f'{key}_undefined') == metrics.NO_TARGETS:
+      continue  # Said once by the caller: a property of the files, not of this one.
     if f'{key}_undefined' in record:
       reasons.append(f'Pearson {name} undefined: {record[f"{key}_undefined"]}')
   if reasons and num_edges == 0:
@@ -218,7 +220,9 @@ def _load_inputs(paths: list[str], config: ml_collections.ConfigDict,
     try:
       loaded[path] = input_pipeline.load_graph(path, model_setup.graph_spec(config),
                                                model_setup.cache_dir(config),
-                                               config.data.pickle_time_index, read_options)
+                                               config.data.pickle_time_index, read_options,
+                                               config.data.time_index,
+                                               config.data.get('glassbench_positions', 'initial'))
     except io.DataError as err:
       failures[path] = str(err)  # The message starts with the path.
   return loaded, failures
@@ -303,7 +307,9 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str,
   test_files = io.find_files(config.data.test_pattern, config.data.time_index)
   test_set = input_pipeline.load_graph_set(
       test_files, model_setup.graph_spec(config), model_setup.cache_dir(config),
-      pickle_time_index=config.data.pickle_time_index, require_targets=True)
+      pickle_time_index=config.data.pickle_time_index, require_targets=True,
+      time_index=config.data.time_index,
+      glassbench_positions=config.data.get('glassbench_positions', 'initial'))
   predict_fn = model_setup.make_predict_fn(model_setup.create_model(config))
   evaluation = model_setup.evaluate_graphs(predict_fn, loaded.params, test_set)
   ref = loaded.checkpoint
@@ -321,6 +327,10 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str,
     logging.warning('Checkpoint %s is the starting model, before any training step (untrained, '
                     'or the init_from weights): no later evaluation of the run scored higher. '
                     'Train longer, or check the learning rate.', ref)
+  if all(r.get('pearson_edge_undefined') == metrics.NO_TARGETS
+         for r in evaluation['per_file'].values()):
+    logging.info('E is not scored: the test files hold no trajectories (GlassBench\'s hold S '
+                 'only).')
   for k, (path, result) in enumerate(evaluation['per_file'].items()):
     num_edges = int(np.sum(test_set.graphs.edges['valid'][k]))
     for reason in _undefined_pearson(result, config, num_edges):

@@ -4,10 +4,13 @@ One example is a `jraph.GraphsTuple` (numpy leaves) holding
   nodes: features (N, 1) float32 (the type; (N, 3) with the inherent
          structure's columns for structure 'both'), eval_mask (N,) bool, valid (N,) bool,
          target (N,) float32 when the sample has trajectories (S, or the
-         node target that GraphSpec.node_target names);
+         node target that GraphSpec.node_target names) or a stored propensity
+         (GlassBench: S only);
   edges: features (E, 3) float32 (r_j - r_i; (E, 6) for 'both'), eval_mask (E,) bool,
          valid (E,) bool,
-         target (E,) float32 when the sample has trajectories.
+         target (E,) float32 when the sample has trajectories; NaN for a sample
+         with a stored propensity but no trajectories (no E: train it with
+         loss_p = 1, where the edge term is never computed).
 `valid` is False on padding only, so padding never enters a loss, a mean or a
 Pearson value; `eval_mask` selects the paper's evaluation subsets.
 """
@@ -23,14 +26,16 @@ import jraph
 import numpy as np
 from absl import logging
 
+from botan_jax import glassbench
 from botan_jax import graphs
 from botan_jax import inherent
 from botan_jax import io
 from botan_jax import targets
 
 # Bump when the content of cached graphs, or the checks their files pass, change
-# (2: stored times checked against the corrected Table I).
-_CACHE_VERSION = 2
+# (2: stored times checked against the corrected Table I; 3: GlassBench files, keyed by
+# time index and structure).
+_CACHE_VERSION = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +126,12 @@ def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec(),
         spec.node_target, thermal, sample.trajectory_positions, box).astype(np.float32)
     edges['target'] = targets.pair_distance_change(
         thermal, sample.trajectory_positions, pairs, box)[pair_index].astype(np.float32)
+  elif sample.propensity is not None:
+    if spec.node_target != 'S':
+      raise io.DataError(f'{sample.source}: holds the propensity S only, no trajectories, so '
+                         f'no node target {spec.node_target}; use node_target S.')
+    nodes['target'] = sample.propensity.astype(np.float32)
+    edges['target'] = np.full(num_edges, np.nan, np.float32)
   return jraph.GraphsTuple(
       nodes=nodes, edges=edges, senders=senders.astype(np.int32),
       receivers=receivers.astype(np.int32), n_node=np.array([num_nodes], np.int32),
@@ -128,10 +139,12 @@ def make_graph(sample: io.Sample, spec: GraphSpec = GraphSpec(),
 
 
 def _cache_path(path: str, spec: GraphSpec, cache_dir: str, pickle_time_index: int | None,
-                read_options: io.ReadOptions | None = None) -> str:
+                read_options: io.ReadOptions | None = None,
+                glassbench: dict | None = None) -> str:
   options = [] if read_options in (None, io.ReadOptions()) else dataclasses.asdict(read_options)
   key = json.dumps([io.file_fingerprint(path), spec.key(), pickle_time_index,
-                    _CACHE_VERSION] + ([options] if options else []))
+                    _CACHE_VERSION] + ([options] if options else [])
+                   + ([glassbench] if glassbench else []))
   digest = hashlib.sha1(key.encode()).hexdigest()[:16]
   return os.path.join(cache_dir, f'{os.path.basename(path)}.{digest}.graph.npz')
 
@@ -155,7 +168,8 @@ def _load_graph(path: str) -> jraph.GraphsTuple:
 
 def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None = None,
                pickle_time_index: int | None = None,
-               read_options: io.ReadOptions | None = None) -> jraph.GraphsTuple:
+               read_options: io.ReadOptions | None = None, time_index: int | None = None,
+               glassbench_positions: str = 'initial') -> jraph.GraphsTuple:
   """The example graph of one dataset file, from the cache when it holds it.
 
   Args:
@@ -167,18 +181,23 @@ def load_graph(path: str, spec: GraphSpec = GraphSpec(), cache_dir: str | None =
     pickle_time_index: 0-based time index for DeepMind pickles.
     read_options: format, type map, frame and strictness for files that need
       them (LAMMPS, extxyz, GSD; `io.load_sample`), part of the cache key.
+    time_index, glassbench_positions: the 1-based time index and the positions
+      read of a GlassBench file (`io.load_sample`), part of its cache key.
   """
   cached = None
   if cache_dir is not None:
     # Only pickles hold several times; an npz is one graph whatever the index.
     key_index = pickle_time_index if path.endswith(('.pickle', '.pkl')) else None
-    cached = _cache_path(path, spec, cache_dir, key_index, read_options)
+    glassbench_options = (dict(time_index=time_index, positions=glassbench_positions)
+                          if glassbench.is_glassbench(path) else None)
+    cached = _cache_path(path, spec, cache_dir, key_index, read_options, glassbench_options)
     if os.path.exists(cached):
       try:
         return _load_graph(cached)
       except (*io.NPZ_READ_ERRORS, KeyError) as err:
         logging.warning('%s: unreadable cache entry (%s); rebuilding it.', cached, err)
-  sample = io.load_sample(path, pickle_time_index, read_options=read_options)
+  sample = io.load_sample(path, pickle_time_index, read_options=read_options,
+                          time_index=time_index, glassbench_positions=glassbench_positions)
   structure = (None if spec.structure == 'thermal' else inherent.inherent_structure(
       sample, spec.minimizer or inherent.MinimizerSettings(), cache_dir))
   graph = make_graph(sample, spec, structure)
@@ -204,27 +223,39 @@ class GraphSet:
 
 def load_graph_set(files: list[str], spec: GraphSpec = GraphSpec(),
                    cache_dir: str | None = None, budget: tuple[int, int] | None = None,
-                   pickle_time_index: int | None = None, require_targets: bool = False) -> GraphSet:
+                   pickle_time_index: int | None = None, require_targets: bool = False,
+                   time_index: int | None = None, glassbench_positions: str = 'initial',
+                   require_edge_targets: bool = False) -> GraphSet:
   """Loads, pads to one budget and stacks the graphs of `files`.
 
   Args:
     budget: (nodes, edges) after padding; by default the smallest multiple of
       256 above the largest graph.
-    require_targets: fail unless every file holds trajectories (training and
+    require_targets: fail unless every file holds targets (training and
       evaluation); otherwise the files must agree on having them.
+    time_index, glassbench_positions: for GlassBench files (`load_graph`).
+    require_edge_targets: fail for a file without bond targets E (GlassBench's
+      propensities only), when a loss on E is asked for (loss_p < 1).
 
   Raises:
     io.DataError: naming the file, where targets are missing as described.
   """
   loaded = []
   for k, path in enumerate(files):
-    loaded.append(load_graph(path, spec, cache_dir, pickle_time_index))
+    loaded.append(load_graph(path, spec, cache_dir, pickle_time_index, time_index=time_index,
+                             glassbench_positions=glassbench_positions))
     if (k + 1) % 50 == 0 or k + 1 == len(files):
       logging.info('Graphs: %d/%d loaded.', k + 1, len(files))
   with_targets = ['target' in g.nodes for g in loaded]
   if require_targets and not all(with_targets):
     raise io.DataError(f'{files[with_targets.index(False)]}: no trajectories (positions), so no '
                        'targets; training and evaluation need them.')
+  if require_edge_targets:
+    for path, graph in zip(files, loaded):
+      edge_targets = graph.edges.get('target')
+      if edge_targets is not None and edge_targets.size and np.isnan(edge_targets).all():
+        raise io.DataError(f'{path}: a propensity but no trajectories, so no bond targets E; '
+                           'train on it with --config.loss_p=1 (S only).')
   if len(set(with_targets)) > 1:
     raise io.DataError(f'{files[with_targets.index(False)]} has no trajectories but '
                        f'{files[with_targets.index(True)]} has: one set cannot mix the two.')

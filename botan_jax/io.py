@@ -6,6 +6,9 @@ Two public formats are read into one in-memory type, `Sample`:
     `temperature` and `time`.
   * DeepMind glassy-dynamics pickles: `positions`, `types`, `box`,
     `trajectory_target_positions[time_index]` and the time table.
+  * GlassBench npz (`N{N}T{T}_{id}.npz`, the Roadmap's benchmark): told from a
+    BOTAN npz by its name or its keys (`md_prop`), read by `botan_jax/glassbench.py`; the
+    propensity S at ten times, no trajectories.
 Every reader checks shapes, finiteness and particle types, and names the file in
 any error it raises.
 """
@@ -68,6 +71,9 @@ class Sample:
     inherent_positions: (N, 3) float64 positions of the configuration's inherent
       structure (its local energy minimum), when the file carries them
       (`initial_positions_inherent`), else None (`botan_jax.inherent` makes them).
+    propensity: (N,) float64 propensity S_i(time) in sigma_AA given by the file
+      itself (GlassBench's `md_prop`), for a sample without trajectories; None
+      otherwise (S is then computed from the trajectories).
   """
   initial_positions: np.ndarray
   types: np.ndarray
@@ -77,6 +83,7 @@ class Sample:
   time: float | None
   source: str
   inherent_positions: np.ndarray | None = None
+  propensity: np.ndarray | None = None
 
   @property
   def num_particles(self) -> int:
@@ -118,6 +125,13 @@ def validate(sample: Sample) -> Sample:
       fail(f'inherent positions must have shape ({n}, 3), got {inherent.shape}.')
     if not np.isfinite(inherent).all():
       fail(f'inherent positions contain {np.count_nonzero(~np.isfinite(inherent))} NaN/inf '
+           'values.')
+  propensity = sample.propensity
+  if propensity is not None:
+    if propensity.shape != (n,):
+      fail(f'the propensity must have shape ({n},), got {propensity.shape}.')
+    if not np.isfinite(propensity).all():
+      fail(f'the propensity contains {np.count_nonzero(~np.isfinite(propensity))} NaN/inf '
            'values.')
   return sample
 
@@ -328,21 +342,32 @@ def find_files(pattern: str, time_index: int | None = None) -> list[str]:
 
 
 def load_sample(path: str, pickle_time_index: int | None = None, box: float | None = None,
-                read_options: 'ReadOptions | None' = None) -> Sample:
-  """Reads a BOTAN npz, a DeepMind pickle or a simulation's structure file.
+                read_options: 'ReadOptions | None' = None, *, time_index: int | None = None,
+                glassbench_positions: str = 'initial') -> Sample:
+  """Reads a BOTAN or GlassBench npz, a DeepMind pickle or a simulation's structure file.
 
   The format comes from `read_options.format`, else from the file suffix:
   .npz, .pickle/.pkl, or a structure file of `botan_jax.formats` (LAMMPS data
   and dumps, extxyz, GSD; read with `read_options`' type map, frame and
   strictness). `pickle_time_index` is 0-based for pickles (default 0) and
-  ignored for npz files, whose single time is in the name.
+  ignored for npz files, whose single time is in the name. An npz named
+  `N{N}T{T}_{id}.npz` or holding `md_prop` is GlassBench's
+  (`glassbench.is_glassbench`), read at the 1-based `time_index` with
+  `glassbench_positions` ('initial', 'inherent' or 'cage') as the configuration.
   """
   options = read_options or ReadOptions()
+  if glassbench_positions != 'initial':
+    from botan_jax import glassbench  # pylint: disable=g-import-not-at-top (imports io)
+    if not (path.endswith('.npz') and glassbench.is_glassbench(path)):
+      _only_initial(glassbench_positions, path)
   if options.format in (None, 'npz', 'pickle'):
     if options.format == 'pickle' or (options.format is None
                                       and path.endswith(('.pickle', '.pkl'))):
       return read_deepmind_pickle(path, pickle_time_index or 0)
     if options.format == 'npz' or path.endswith('.npz'):
+      from botan_jax import glassbench  # pylint: disable=g-import-not-at-top (imports io)
+      if glassbench.is_glassbench(path):
+        return glassbench.read_sample(path, time_index, glassbench_positions)
       return read_botan_npz(path, box=box)
   from botan_jax import formats  # pylint: disable=g-import-not-at-top
   return formats.read_structure(path, options.format, options.type_map, options.frame,
@@ -365,6 +390,14 @@ class ReadOptions:
   type_map: str | None = None
   frame: int = 0
   strict: bool = False
+
+
+def _only_initial(glassbench_positions: str, path: str) -> None:
+  if glassbench_positions != 'initial':
+    raise DataError(f'{path}: data.glassbench_positions={glassbench_positions!r} needs a '
+                    'GlassBench file (with inherent or cage positions); this one holds the '
+                    'configuration only (for inherent structures of any file, use '
+                    'data.structure=inherent or both).')
 
 
 @contextlib.contextmanager

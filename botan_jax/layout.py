@@ -11,6 +11,9 @@ WORKSPACE.md mirrors this module. Three families:
   predictions  {output}/{input stem}_pred.npz, or the .npz file the user named, and beside it
                for OVITO {stem}_pred.extxyz and {stem}_pred_bonds.dump (--write_extxyz).
 Input files are recognised by suffix: DATASET_SUFFIXES and STRUCTURE_SUFFIXES.
+  downloads    {data}/downloads/ (partial and kept archives), {data}/glassbench/ (GlassBench's
+               members, tarballs extracted beside them: KA_models/T{T:.2f}/{train,test}/
+               N{N}T{T:.2f}_{id}.npz), benchmark tables {output}.md, .csv, .png, .pdf.
 
 and the user's cache directory for what the user did not name (the graph cache).
 """
@@ -55,6 +58,15 @@ PREDICTION_SUFFIX = '_pred.npz'
 OVITO_PARTICLES_SUFFIX = '.extxyz'
 OVITO_BONDS_SUFFIX = '_bonds.dump'
 
+# Downloads (botan_jax/datasets) and GlassBench (the Roadmap's benchmark, Zenodo 10118191).
+DOWNLOADS_DIR = 'downloads'  # Under the data folder: partial and kept archives.
+PARTIAL_SUFFIX = '.partial'  # A download in progress, resumed with HTTP Range.
+BOTAN_ARCHIVE = 'public_dataset.tar.gz'  # The authors' archive, as it is named on their server.
+GLASSBENCH_DIR = 'glassbench'  # Under the data folder: the zip's members, at their zip paths.
+GLASSBENCH_MODELS = 'KA_models'  # 3-D Kob-Andersen tarballs, KA_models/T{T:.2f}.tar.gz.
+GLASSBENCH_RESULTS = 'KA_results'  # FIG*.dat, times_{T}.dat of the Roadmap's figures.
+GLASSBENCH_NAME = re.compile(r'(?<![\w.])N(?P<n>\d+)T(?P<t>[\d.]+?)_(?P<id>\d+)\.npz$')
+
 
 def dataset_file_name(num_particles: int | str, temperature: float, config_id: int | str,
                       time_index: int) -> str:
@@ -70,6 +82,39 @@ def parse_dataset_name(path: str) -> dict | None:
     return None
   return dict(num_particles=int(match['n']), temperature=float(match['t']),
               config_id=int(match['id']), time_index=int(match['tc']))
+
+
+def parse_glassbench_name(path: str) -> dict | None:
+  """num_particles, temperature and config_id of a GlassBench file name
+  (`N{N}T{T}_{id}.npz`), else None."""
+  match = GLASSBENCH_NAME.search(os.path.basename(path))
+  if match is None:
+    return None
+  return dict(num_particles=int(match['n']), temperature=float(match['t']),
+              config_id=int(match['id']))
+
+
+def glassbench_dir(data_dir: str) -> str:
+  """`{data_dir}/glassbench`: GlassBench's members, at the paths they have in the zip."""
+  return os.path.join(data_dir, GLASSBENCH_DIR)
+
+
+def glassbench_tarball(temperature: float) -> str:
+  """The zip member of one 3-D temperature: `KA_models/T{T:.2f}.tar.gz`."""
+  return f'{GLASSBENCH_MODELS}/{TEMPERATURE_DIR.format(temperature=temperature)}.tar.gz'
+
+
+def glassbench_split_dir(data_dir: str, temperature: float, split: str) -> str:
+  """`{data_dir}/glassbench/KA_models/T{T:.2f}/{split}`: where a tarball's files land."""
+  if split not in SPLITS:
+    raise ValueError(f'split {split!r}; expected one of {SPLITS}')
+  return os.path.join(glassbench_dir(data_dir), GLASSBENCH_MODELS,
+                      TEMPERATURE_DIR.format(temperature=temperature), split)
+
+
+def downloads_dir(data_dir: str) -> str:
+  """`{data_dir}/downloads`: archives being downloaded (`*.partial`) or kept."""
+  return os.path.join(data_dir, DOWNLOADS_DIR)
 
 
 def temperature_dir(data_dir: str, temperature: float) -> str:

@@ -4,6 +4,10 @@ from typing import Any
 
 import numpy as np
 
+# Why r is undefined where every target is NaN: a quantity the file does not hold (the bond
+# targets E of a file without trajectories, such as GlassBench's).
+NO_TARGETS = 'no targets: the file holds no trajectories (e.g. GlassBench\'s, S only)'
+
 
 def pearson_with_reason(prediction: np.ndarray, target: np.ndarray,
                         mask: np.ndarray) -> tuple[float, str | None]:
@@ -12,11 +16,14 @@ def pearson_with_reason(prediction: np.ndarray, target: np.ndarray,
   Computed in float64.
 
   Returns:
-    (r, None), or (NaN, why) when r is undefined: fewer than two selected
-    entries, a non-finite value, or either side constant there.
+    (r, None), or (NaN, why) when r is undefined: no targets (all NaN,
+    `NO_TARGETS`), fewer than two selected entries, a non-finite value, or
+    either side constant there.
   """
   x = np.asarray(prediction, np.float64)[mask]
   y = np.asarray(target, np.float64)[mask]
+  if y.size and np.isnan(y).all():
+    return float('nan'), NO_TARGETS
   if x.size < 2:
     return float('nan'), f'{x.size} evaluated item{"" if x.size == 1 else "s"}, fewer than 2'
   for side, values in (('predictions', x), ('targets', y)):

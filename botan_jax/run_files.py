@@ -27,9 +27,10 @@ from botan_jax import tensorboard
 # them (the training files too, recorded in layout.TRAIN_FILES).
 RESUME_FIELDS = ('seed', 'loss_p', 'augmentation', 'node_target', 'model', 'data.edge_cutoff',
                  'data.time_index', 'data.pickle_time_index', 'learning_rate', 'adam_eps',
-                 'grad_clip_norm', 'init_from', 'data.structure', 'data.inherent')
+                 'grad_clip_norm', 'init_from', 'data.structure', 'data.inherent',
+                 'data.glassbench_positions')
 # What a run's config.json means by a field it lacks (it was written before the field existed).
-RESUME_DEFAULTS = {'data.structure': 'thermal'}
+RESUME_DEFAULTS = {'data.structure': 'thermal', 'data.glassbench_positions': 'initial'}
 
 
 def write_run_record(workdir: str, config: ml_collections.ConfigDict,

@@ -8,7 +8,7 @@ nonsense when read as the preset's seven-step S model. So evaluate, predict
   run fields      every `model` field but dtype and precision (the
                   architecture), node_target, loss_p, data.edge_cutoff,
                   data.time_index and the input fields (INPUT_FIELDS:
-                  data.pickle_time_index; future input options join them).
+                  data.pickle_time_index, data.structure; future input options join them).
                   A value the user set explicitly that differs from the run's
                   is refused; a preset's default that differs is replaced
                   (and logged).
@@ -37,7 +37,8 @@ from botan_jax import run_files
 from botan_jax import system
 
 RUNTIME_MODEL_FIELDS = ('dtype', 'precision')  # model fields the command line may change.
-INPUT_FIELDS = ('data.pickle_time_index', 'data.structure', 'data.inherent')  # How inputs are made.
+INPUT_FIELDS = ('data.pickle_time_index', 'data.structure', 'data.inherent',
+                'data.glassbench_positions')  # How inputs are read and made.
 RUN_FIELDS = ('node_target', 'loss_p', 'data.edge_cutoff', 'data.time_index',
               *INPUT_FIELDS)  # Besides the architecture (model.*).
 DEFAULT_FIELDS = ('data.test_pattern',)

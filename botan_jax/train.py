@@ -237,7 +237,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   load = lambda files: input_pipeline.load_graph_set(
       files, model_setup.graph_spec(config), model_setup.cache_dir(config),
-      pickle_time_index=config.data.pickle_time_index, require_targets=True)
+      pickle_time_index=config.data.pickle_time_index, require_targets=True,
+      time_index=config.data.time_index,
+      glassbench_positions=config.data.get('glassbench_positions', 'initial'),
+      require_edge_targets=config.loss_p < 1.0)
   train_set, test_set = load(train_files), load(test_files)
   global_batch = model_setup.graphs_per_step(config)
   mesh = make_mesh(global_batch)

@@ -245,5 +245,5 @@ def test_import_botan_jax_is_light():
                           text=True, timeout=300)
   assert result.returncode == 0, result.stderr
   assert result.stdout.split() == sorted(['Evaluation', 'Model', 'Prediction', 'Sample',
-                                          'generate', 'load_model', 'read',
-                                          'train_and_evaluate'])
+                                          'benchmark', 'download', 'generate', 'load_model',
+                                          'read', 'train_and_evaluate'])

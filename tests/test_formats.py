@@ -438,4 +438,4 @@ def test_command_line_predicts_a_dump_for_ovito_and_converts(tmp_path):
   assert_user_error(result, r'replica1.lammpstrj: no frame at t=0.165')
   result = run_main('--mode=convert', f'--input={fixture("replica[12].lammpstrj")}',
                     '--times=0.1', '--config_id=1', '--output=data', cwd=tmp_path)
-  assert_user_error(result, r'--temperature is required in --mode=convert')
+  assert_user_error(result, r'--mode=convert needs --temperature: the one temperature')

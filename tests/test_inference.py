@@ -218,6 +218,8 @@ def test_evaluate_says_why_a_pearson_value_is_undefined(odd_run, caplog):
     ([2.0, 2.0, 2.0], [1.0, 2.0, 3.0], [True] * 3, 'all 3 predictions are equal'),
     ([np.nan, 2.0, 3.0], [1.0, 2.0, 3.0], [True] * 3, '1 of the 3 predictions are not finite'),
     ([1.0, 2.0, 4.0], [1.0, 2.0, 3.0], [True] * 3, None),
+    ([1.0, 2.0, 4.0], [np.nan] * 3, [True] * 3, metrics.NO_TARGETS),
+    ([1.0, 2.0, 4.0], [np.nan, 2.0, 3.0], [True] * 3, '1 of the 3 targets are not finite'),
 ])
 def test_pearson_gives_the_reason_it_is_undefined(prediction, target, mask, reason):
   value, why = metrics.pearson_with_reason(np.array(prediction), np.array(target),
@@ -229,8 +231,9 @@ def test_pearson_gives_the_reason_it_is_undefined(prediction, target, mask, reas
 def test_the_authors_weights_carry_the_settings_of_the_pretrain_preset():
   pretrain = run_settings.of_config(botan.get_config('pretrain'))
   # Input options are not the weights' to fix: the authors' model takes any structure (its new
-  # input columns zero) and any pickle time.
-  for field in ('pickle_time_index', 'test_pattern', 'structure', 'inherent'):
+  # input columns zero), any pickle time and any GlassBench positions.
+  for field in ('pickle_time_index', 'test_pattern', 'structure', 'inherent',
+                'glassbench_positions'):
     del pretrain['data'][field]
   assert run_settings.paper_settings() == pretrain
 

@@ -82,6 +82,9 @@ def get_config(preset: str = 'T044_t4120') -> ml_collections.ConfigDict:
   # FIRE minimisation of inherent structures (used unless thermal; all key the caches).
   config.data.inherent = ml_collections.ConfigDict(dict(
       force_tolerance=1e-5, max_steps=20_000, dt_start=0.005, dt_max=0.02, skin=0.3))
+  # GlassBench files: which stored positions are the configuration, 'initial', 'inherent' or
+  # 'cage' (glassbench.py); their inherent positions serve structure inherent and both as well.
+  config.data.glassbench_positions = 'initial'
   # The user's cache directory (layout.default_cache_dir); '' disables the graph cache.
   config.data.cache_dir = layout.default_cache_dir()
 
