@@ -27,6 +27,7 @@ from absl import logging
 
 from botan_jax import errors
 from botan_jax import io
+from botan_jax import layout
 
 STRUCTURES = ('thermal', 'inherent', 'both')
 
@@ -76,7 +77,7 @@ def input_widths(structure: str) -> tuple[int, int]:
 def _cache_path(path: str, settings: MinimizerSettings, cache_dir: str) -> str:
   key = json.dumps([io.file_fingerprint(path), dataclasses.asdict(settings)])
   digest = hashlib.sha1(key.encode()).hexdigest()[:16]
-  return os.path.join(cache_dir, f'{os.path.basename(path)}.{digest}.inherent.npz')
+  return layout.cache_entry(cache_dir, path, digest, 'inherent')
 
 
 def minimise(sample: io.Sample, settings: MinimizerSettings) -> tuple[np.ndarray, np.ndarray]:

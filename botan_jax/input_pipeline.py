@@ -30,6 +30,7 @@ from botan_jax import glassbench
 from botan_jax import graphs
 from botan_jax import inherent
 from botan_jax import io
+from botan_jax import layout
 from botan_jax import targets
 
 # Bump when the content of cached graphs, or the checks their files pass, change
@@ -146,7 +147,7 @@ def _cache_path(path: str, spec: GraphSpec, cache_dir: str, pickle_time_index: i
                     _CACHE_VERSION] + ([options] if options else [])
                    + ([glassbench] if glassbench else []))
   digest = hashlib.sha1(key.encode()).hexdigest()[:16]
-  return os.path.join(cache_dir, f'{os.path.basename(path)}.{digest}.graph.npz')
+  return layout.cache_entry(cache_dir, path, digest, 'graph')
 
 
 def _save_graph(path: str, graph: jraph.GraphsTuple) -> None:

@@ -173,6 +173,12 @@ def ovito_files(prediction_path: str) -> tuple[str, str]:
   return stem + OVITO_PARTICLES_SUFFIX, stem + OVITO_BONDS_SUFFIX
 
 
+def cache_entry(cache_dir: str, data_path: str, digest: str, kind: str) -> str:
+  """`{cache_dir}/{data file name}.{digest}.{kind}.npz`: a cached graph ('graph') or inherent
+  structure ('inherent') of one data file."""
+  return os.path.join(cache_dir, f'{os.path.basename(data_path)}.{digest}.{kind}.npz')
+
+
 def user_cache_dir() -> str:
   """botan-jax's folder in the user's cache directory.
 

@@ -186,3 +186,22 @@ def test_the_authors_model_predicts_on_both_exactly_as_on_thermal(tmp_path):
       assert not np.any(loaded.params['edge_encoder']['layers_0']['kernel'][3:])
   for thermal, both in zip(predictions['thermal'], predictions['both']):
     np.testing.assert_array_equal(both, thermal)
+
+
+def test_the_generator_stores_inherent_structures_that_the_readers_use(tmp_path, monkeypatch):
+  from botan_jax.md import generate  # pylint: disable=g-import-not-at-top
+  from botan_jax.presets import generate as generate_configs  # pylint: disable=g-import-not-at-top
+  config = generate_configs.tiny_config()
+  config.num_train, config.num_test, config.num_replicas = 1, 0, 2
+  config.time_indices = (1, 2)
+  config.store_inherent = True
+  paths = generate.generate(config, str(tmp_path))
+  samples = [io.load_sample(p) for p in paths]
+  assert all(s.inherent_positions is not None for s in samples)
+  np.testing.assert_array_equal(samples[0].inherent_positions, samples[1].inherent_positions)
+  box = float(samples[0].box[0])
+  check = minimize.inherent_structures(samples[0].inherent_positions, samples[0].types, box)
+  assert check.steps < 50 and check.max_force < 1e-5  # Already a minimum.
+  monkeypatch.setattr(inherent, 'minimise', lambda *a: pytest.fail('minimised anyway'))
+  graph = input_pipeline.load_graph(paths[0], input_pipeline.GraphSpec(structure='both'))
+  assert graph.nodes['features'].shape[1] == 3

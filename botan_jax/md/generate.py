@@ -39,6 +39,7 @@ files and checkpoints.
 """
 
 import dataclasses
+import functools
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -178,14 +179,32 @@ def _write_output(path: str, sim: engine.Simulation, config: ml_collections.Conf
   """
   if os.path.exists(path):
     return
+  extra = {}
+  if config.get('store_inherent', False):  # The same minimum for every time index's file.
+    extra[io.INHERENT_KEY] = _inherent_positions(
+        checkpoint.initial_positions.astype(np.float64).tobytes(), sim.types.astype(np.int32),
+        sim.box_length)
   io.save_npz(
-      path, types=sim.types.astype(np.int8),
+      path, **extra, types=sim.types.astype(np.int8),
       initial_positions=checkpoint.initial_positions.astype(np.float64),
       positions=checkpoint.positions.astype(np.float64),
       box=np.full(3, sim.box_length), time=np.float64(round(checkpoint.step * config.dt, 10)),
       temperature=np.float64(config.temperature), seed=np.int64(config.seed),
       start_velocities=checkpoint.start_velocities.astype(np.float64),
       time_table=np.asarray(plan.times, np.float64), fingerprint=np.array(plan.fingerprint))
+
+
+@functools.lru_cache(maxsize=16)
+def _inherent_positions_cached(initial: bytes, types: bytes, box_length: float) -> np.ndarray:
+  from botan_jax.md import minimize  # pylint: disable=g-import-not-at-top
+  positions = np.frombuffer(initial, np.float64).reshape(-1, 3)
+  result = minimize.inherent_structures(positions, np.frombuffer(types, np.int32), box_length)
+  return result.positions
+
+
+def _inherent_positions(initial: bytes, types: np.ndarray, box_length: float) -> np.ndarray:
+  """The inherent structure (N, 3) of the configuration whose t=0 positions are `initial`."""
+  return _inherent_positions_cached(initial, types.tobytes(), float(box_length))
 
 
 def _stop_steps(first_step: int, last_step: int, every: int,

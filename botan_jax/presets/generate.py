@@ -62,6 +62,9 @@ def paper_config(temperature: float) -> ml_collections.ConfigDict:
   config.segment_steps = 2000  # steps per compiled call
   config.checkpoint_every_steps = 1_000_000  # resumable state, in either stage
   config.log_interval_s = 60.0
+  # Also store each configuration's inherent structure (FIRE minimum of its t=0 positions,
+  # botan_jax/md/minimize.py) as `initial_positions_inherent`, for data.structure inherent/both.
+  config.store_inherent = False
   return config
 
 
