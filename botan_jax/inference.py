@@ -160,9 +160,13 @@ def prediction_files(inputs: Sequence[str]) -> list[str]:
 
 
 def model_digest(params: Any, config: ml_collections.ConfigDict) -> str:
-  """A fingerprint of what predictions depend on: parameters, model, graphs and time index."""
+  """A fingerprint of what predictions depend on: parameters, model, graphs, and which time and
+  positions of an input are read (pickle index, GlassBench's time index and positions)."""
+  inputs = dict(pickle_time_index=config.data.pickle_time_index,
+                time_index=config.data.get('time_index'),
+                glassbench_positions=config.data.get('glassbench_positions', 'initial'))
   digest = hashlib.sha1(json.dumps([config.model.to_dict(), model_setup.graph_spec(config).key(),
-                                    config.data.pickle_time_index], sort_keys=True).encode())
+                                    inputs], sort_keys=True).encode())
   for leaf in jax.tree.leaves(params):
     digest.update(np.ascontiguousarray(leaf, np.float32).tobytes())
   return digest.hexdigest()
