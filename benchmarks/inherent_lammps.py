@@ -45,6 +45,7 @@ def lammps_minimum(lmp: str, library_path: str, sample: io.Sample,
 neighbor 0.3 bin
 neigh_modify every 1 delay 0 check yes
 thermo_style custom step pe fmax
+thermo_modify norm no
 min_style fire
 minimize 0.0 {tolerance:g} 100000 1000000
 min_style cg
