@@ -14,6 +14,7 @@ potential energy at the minimum (half its pair energies, eps_AA), the largest
 remaining force and the number of FIRE steps.
 """
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -64,6 +65,8 @@ def particle_energies(positions: np.ndarray, types: np.ndarray, box_length: floa
   return per_particle
 
 
+# Built once per box and settings: every configuration of a dataset reuses the compiled loop.
+@functools.lru_cache(maxsize=8)
 def _make_segment(box_length: float, settings: MinimizerSettings, segment_steps: int):
   """The jitted FIRE loop over a batch, until converged, a list goes stale or `segment_steps`."""
   _, shift = space.periodic(box_length)
@@ -164,6 +167,7 @@ def inherent_structures(positions: np.ndarray, types: np.ndarray, box_length: fl
   return InherentStructures(*(x[0] for x in result)) if single else result
 
 
+@functools.lru_cache(maxsize=8)
 def _forces_on_lists(box_length: float):
   """Jitted forces (B, N, 3) of a batch on its dense rows (FIRE's init computed none)."""
   def one(position, rows, types):
