@@ -1,14 +1,19 @@
 """BOTAN against BOTAN+IS at equal epochs: fine-tunes from the authors' model, per structure and seed.
 
   python -m benchmarks.botan_is [--structures thermal,both] [--seeds 3] [--epochs 35]
-      [--data DIR] [--workdir runs/botan_is]
+      [--data DIR] [--workdir runs/botan_is] [--only_seed K]
 
 Every run trains BOTAN (p=0.4) from `pyg:model1` on the training files of
 `--data` (default: the shared sample, T=0.44, t=4120) with the same epochs,
 evaluates the test files after every epoch, and the script prints one table
 of the test Pearson of S and E per structure (median, best, worst over seeds,
-at the end and at the best epoch) and a JSON line. Runs already finished in
-`--workdir` are kept (the trainer resumes).
+at the end and at the best epoch), one of the medians at every evaluation,
+and a JSON line. Runs already finished in `--workdir` are kept (the trainer
+resumes), so `--only_seed=K` in parallel processes, then one run without it,
+gives the same tables.
+
+On GlassBench (p=1, no trajectories) the same comparison is the sweep
+`--config=sweep:structure` and `--mode=benchmark` (README "Beyond the paper").
 """
 
 import argparse
@@ -59,11 +64,13 @@ def main() -> None:
   parser.add_argument('--epochs', type=int, default=35)
   parser.add_argument('--data', default=benchmarks.shared_path('data', 'botan_small', 'T0.44'))
   parser.add_argument('--workdir', default=os.path.join('runs', 'botan_is'))
+  parser.add_argument('--only_seed', type=int, default=None,
+                      help='train this seed alone and print no table')
   args = parser.parse_args()
   cache_dir = os.path.join(args.workdir, 'cache')
   results = {}
   for structure in args.structures.split(','):
-    for seed in range(args.seeds):
+    for seed in range(args.seeds) if args.only_seed is None else [args.only_seed]:
       run_dir = os.path.join(args.workdir, f'{structure}_seed{seed}')
       config = run_config(args.data, structure, seed, args.epochs, cache_dir)
       start = time.perf_counter()
@@ -76,6 +83,8 @@ def main() -> None:
       print(f'{structure} seed {seed}: final S {last["node"][-1]:.3f} E {last["edge"][-1]:.3f}; '
             f'best checkpoint S {final["pearson_node"]:.3f} E {final["pearson_edge"]:.3f}',
             flush=True)
+  if args.only_seed is not None:
+    return
   print(f'\nTest Pearson on {args.data}/test after {args.epochs} epochs, median (best, worst) of '
         f'{args.seeds} seeds:\n')
   print('| structure | S, last epoch | E, last epoch | S, best checkpoint | E, best checkpoint | '
@@ -88,6 +97,18 @@ def main() -> None:
           f'{summary([r["best_checkpoint"]["node"] for r in runs])} | '
           f'{summary([r["best_checkpoint"]["edge"] for r in runs])} | '
           f'{runs[0]["curves"]["node"][0]:.3f} | {runs[0]["curves"]["edge"][0]:.3f} |')
+  structures = args.structures.split(',')
+  print(f'\nTest Pearson S / E at every evaluation, median over {args.seeds} seeds:\n')
+  print('| epoch | ' + ' | '.join(structures) + ' |')
+  print('| --- |' + ' --- |' * len(structures))
+  epochs = results[(structures[0], 0)]['curves']['epoch']
+  for k, epoch in enumerate(epochs):
+    cells = []
+    for structure in structures:
+      runs = [results[(structure, seed)]['curves'] for seed in range(args.seeds)]
+      cells.append(f'{np.median([c["node"][k] for c in runs]):.3f} / '
+                   f'{np.median([c["edge"][k] for c in runs]):.3f}')
+    print(f'| {epoch} | ' + ' | '.join(cells) + ' |')
   print(json.dumps(dict(benchmark='botan_is', epochs=args.epochs, data=args.data, runs=[
       dict(structure=s, seed=k, **r) for (s, k), r in results.items()])))
 

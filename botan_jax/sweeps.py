@@ -66,13 +66,18 @@ class Run:
   """
   preset: str
   seed: int
-  value: float | int | None = None
+  value: float | int | str | None = None
 
   def directory(self, workdir: str, field: str) -> str:
     parts = [workdir, self.preset]
     if self.value is not None:
-      parts.append(f'{field.split(".")[-1]}={self.value:g}')
+      parts.append(f'{field.split(".")[-1]}={value_text(self.value)}')
     return os.path.join(*parts, f'seed{self.seed}')
+
+
+def value_text(value: float | int | str) -> str:
+  """An ablated value as folder names and tables spell it: 0.4, 7, both."""
+  return value if isinstance(value, str) else f'{value:g}'
 
 
 def plan(config: ml_collections.ConfigDict) -> list[Run]:
@@ -277,6 +282,13 @@ def collect(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str, A
   return rows
 
 
+def _scored(row: dict[str, Any]) -> bool:
+  """Whether a run's test Pearson values are numbers: S always, E where the run trained it
+  (p < 1; a p = 1 run on files without E, GlassBench's, has no E to score)."""
+  return bool(np.isfinite(row['pearson_node']) and
+              (np.isfinite(row['pearson_edge']) or row['loss_p'] >= 1.0))
+
+
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
   """Median, best and worst Pearson over seeds per (time point, ablated value): SUMMARY_FIELDS."""
   groups = collections.defaultdict(list)
@@ -286,8 +298,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
   for group in groups.values():
     first = group[0]
     entry = {key: first[key] for key in SUMMARY_FIELDS if key in first}
-    finite = [bool(np.isfinite([row['pearson_node'], row['pearson_edge']]).all())
-              for row in group]
+    finite = [_scored(row) for row in group]
     for row, ok in zip(group, finite):
       if not ok:
         logging.warning('%s: a NaN test Pearson (a diverged run?); left out of the statistics.',
@@ -296,10 +307,12 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     used = [row for row, ok in zip(group, finite) if ok]
     for kind in ('node', 'edge'):
       values = np.array([row[f'pearson_{kind}'] for row in used], np.float64)
+      values = values[np.isfinite(values)]  # E of p = 1 runs on files without E (GlassBench).
       for stat, reduce in (('median', np.median), ('best', np.max), ('worst', np.min)):
         entry[f'pearson_{kind}_{stat}'] = float(reduce(values)) if values.size else float('nan')
     summary.append(entry)
-  return sorted(summary, key=lambda e: (e['temperature'], e['time'], e['value'] or 0))
+  # Stable: the ablated values keep the sweep's order (config.ablation_values) per time point.
+  return sorted(summary, key=lambda e: (e['temperature'], e['time']))
 
 
 def _write_csv(path: str, fields: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
@@ -318,12 +331,17 @@ def markdown_table(summary: list[dict[str, Any]]) -> str:
   lines = ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
   for e in summary:
     cells = [f'{e["temperature"]:.2f}', f'{e["time"]:g}',
-             *([f'{e["value"]:g}'] if ablation else []), f'{e["loss_p"]:g}', str(e['seeds']),
+             *([value_text(e['value'])] if ablation else []), f'{e["loss_p"]:g}', str(e['seeds']),
              str(e['failed']),
-             *(f'{e[f"pearson_{kind}_{stat}"]:.3f}' for kind in ('node', 'edge')
+             *(_pearson_text(e[f'pearson_{kind}_{stat}']) for kind in ('node', 'edge')
                for stat in ('median', 'best', 'worst'))]
     lines.append('| ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines) + '\n'
+
+
+def _pearson_text(value: float) -> str:
+  """A Pearson value to three decimals; n/a where there is none (E without E targets)."""
+  return f'{value:.3f}' if np.isfinite(value) else 'n/a'
 
 
 def write_tables(config: ml_collections.ConfigDict, workdir: str) -> list[dict[str, Any]]:
@@ -340,12 +358,20 @@ def write_tables(config: ml_collections.ConfigDict, workdir: str) -> list[dict[s
 
 
 def read_results(workdir: str) -> list[dict[str, Any]]:
-  """The rows of `{workdir}/results.csv` with numbers parsed (value is '' without ablation)."""
+  """The rows of `{workdir}/results.csv` with numbers parsed (value is '' without ablation,
+  and stays text where the ablated field is one, e.g. data.structure)."""
   path = os.path.join(workdir, layout.SWEEP_RESULTS_FILE)
   if not os.path.exists(path):
     raise errors.NotFoundError(f'{path}: no sweep results (run --mode=sweep first).')
   with open(path, newline='') as f:
     rows = list(csv.DictReader(f))
   text_fields = ('preset', 'ablation', 'node_target')
-  return [{key: (value if key in text_fields or value == '' else float(value))
+  return [{key: (value if key in text_fields or value == '' else _number_or_text(value))
            for key, value in row.items()} for row in rows]
+
+
+def _number_or_text(text: str) -> float | str:
+  try:
+    return float(text)
+  except ValueError:
+    return text

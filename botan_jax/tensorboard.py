@@ -5,6 +5,7 @@
 encodes the `Event` protocol buffers; this module only decides what goes in them.
 """
 
+import math
 import os
 import socket
 import time
@@ -18,8 +19,12 @@ FILE_VERSION = 'brain.Event:2'
 
 
 def scalars_event(step: int, scalars: dict[str, float]) -> event_pb2.Event:
-  """One `Event` holding every scalar of `scalars` (tag -> value) at `step`."""
-  values = [value for tag, scalar in scalars.items() for value in summary.scalar(tag, scalar).value]
+  """One `Event` holding every finite scalar of `scalars` (tag -> value) at `step`.
+
+  NaN and inf (an undefined Pearson, e.g. of E on files without E) are left to metrics.jsonl.
+  """
+  values = [value for tag, scalar in scalars.items() if math.isfinite(scalar)
+            for value in summary.scalar(tag, scalar).value]
   return event_pb2.Event(wall_time=time.time(), step=step,
                          summary=summary_pb2.Summary(value=values))
 

@@ -110,3 +110,31 @@ def test_the_published_values_are_checked_to_a_thousandth():
   rows, differing = benchmark.published_check(entries, 0.44)
   assert differing == 1 and '| CAGE | 4120 | pooled | 0.7810 | 0.779 | +0.0020 | NO |' in rows
   assert benchmark.published_check(entries, 0.30) == ([], 0)  # Nothing published at T=0.30.
+
+
+@pytest.mark.slow  # Three trainings; the second CI pass only.
+def test_the_structure_sweep_on_glassbench_gives_one_line_per_structure(tmp_path):
+  """README's real test of BOTAN+IS: `sweep:structure` with p = 1 on GlassBench, then the table."""
+  from botan_jax import sweeps  # pylint: disable=g-import-not-at-top
+  from botan_jax.presets import sweep as sweep_configs  # pylint: disable=g-import-not-at-top
+  glassbench_files.write_temperature(tmp_path / 'gb', num_train=2, num_test=2)
+  config = sweep_configs.get_config('structure')
+  config.seeds = 1
+  config.train = test_glassbench.small_glassbench_config(tmp_path, loss_p=1.0, num_epochs=1)
+  sweep_dir = tmp_path / 'gb_is'
+  rows = sweeps.run_sweep(config, str(sweep_dir))
+  assert [row['value'] for row in rows] == ['thermal', 'inherent', 'both']
+  assert os.path.isdir(sweep_dir / 'T044_t4120' / 'structure=both' / 'seed0')
+  table = sweeps.read_results(str(sweep_dir))
+  assert [r['value'] for r in table] == ['thermal', 'inherent', 'both']
+  assert '| 0.44 | 4120 | both | 1 | 1 | 0 |' in open(sweep_dir / 'results.md').read()
+
+  test_dir = str(tmp_path / 'gb' / 'T0.44' / 'test')
+  benchmark.benchmark(test_dir, str(tmp_path / 'out'), runs=[str(sweep_dir)])
+  ours = {r['method']: r for r in _csv(tmp_path / 'out.csv') if r['method'].startswith('gb_is')}
+  assert sorted(ours) == ['gb_is structure=both', 'gb_is structure=inherent',
+                          'gb_is structure=thermal']
+  for row in ours.values():
+    assert row['time_index'] == '7' and row['runs'] == '1'
+    assert -1.0 <= float(row['per_configuration_median']) <= 1.0
+  assert len({row['pooled_median'] for row in ours.values()}) == 3

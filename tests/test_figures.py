@@ -472,3 +472,15 @@ def test_maps_and_scatter_name_the_node_quantity_the_predictions_hold(small_box,
   assert figures.predicted_quantity([dict(np.load(small_box['paths'][0]))]) == 'S'
   with pytest.raises(ValueError, match=r"different node quantities \['R', 'S'\]"):
     figures.build_figure('scatter', inputs=paths)
+
+
+def test_a_structure_ablation_is_drawn_as_categories_in_the_sweep_order(tmp_path):
+  sweep = write_results(tmp_path / 'structure', [
+      dict(temperature=0.44, time=4120.0, ablation='data.structure', value=value, loss_p=0.4,
+           median=0.3 + 0.1 * k) for k, value in enumerate(('thermal', 'inherent', 'both'))])
+  fig = figures.build_figure('ablation', runs=[sweep])
+  fig.canvas.draw()
+  for ax in fig.axes:
+    assert shown_tick_labels(ax.xaxis) == ['thermal', 'inherent', 'both']
+    assert ax.get_xlabel() == 'input structure (data.structure)' and ax.get_ylabel()
+  plt.close(fig)

@@ -1,12 +1,14 @@
 """Sweeps: planning, per-run configs, tables, and an interrupted sweep that resumes."""
 
 import csv
+import functools
 import json
 import os
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from botan_jax import errors
@@ -70,6 +72,8 @@ def test_plan_and_run_configs():
      os.path.join('w', 'T044_t4120', 'num_message_passing_steps=3', 'seed0')),
     ('loss_p', 'loss_p', (0.1, 0.2, 0.4, 0.6, 0.8, 1.0),
      os.path.join('w', 'T044_t4120', 'loss_p=0.4', 'seed0')),
+    ('structure', 'data.structure', ('thermal', 'inherent', 'both'),
+     os.path.join('w', 'T044_t4120', 'structure=both', 'seed0')),
 ])
 def test_ablation_configs(arg, field, values, path):
   config = sweep_configs.get_config(arg)
@@ -79,7 +83,21 @@ def test_ablation_configs(arg, field, values, path):
   run = sweeps.Run('T044_t4120', 0, values[2])
   assert run.directory('w', field) == path
   run_cfg = sweeps.run_config(config, run)
-  assert (run_cfg.model.num_message_passing_steps if arg == 'steps' else run_cfg.loss_p) == values[2]
+  assert functools.reduce(getattr, field.split('.'), run_cfg) == values[2]
+
+
+def test_text_ablation_values_keep_their_order_through_the_tables(tmp_path):
+  rows = [dict(temperature=0.44, time=4120.0, time_index=7, preset='T044_t4120',
+               ablation='data.structure', value=value, seed=0, loss_p=0.4, node_target='S',
+               pearson_node=0.1 * k, pearson_edge=0.2, workdir='')
+          for k, value in enumerate(('thermal', 'inherent', 'both'))]
+  summary = sweeps.summarize(rows)
+  assert [entry['value'] for entry in summary] == ['thermal', 'inherent', 'both']
+  table = sweeps.markdown_table(summary)
+  assert '| 0.44 | 4120 | both | 0.4 | 1 | 0 | 0.200 |' in table
+  sweeps._write_csv(str(tmp_path / 'results.csv'), sweeps.SUMMARY_FIELDS, summary)
+  assert [r['value'] for r in sweeps.read_results(str(tmp_path))] == ['thermal', 'inherent',
+                                                                     'both']
 
 
 def test_bad_sweeps_fail_before_any_work(tmp_path, generated_data):
@@ -105,6 +123,13 @@ def test_summary_gives_median_best_and_worst():
           entry['pearson_edge_worst']) == (0.8, 0.9, 0.7)
   assert '| 0.44 | 130 | 0.4 | 4 | 1 | 0.400 | 0.500 | 0.300 | 0.800 | 0.900 | 0.700 |' in (
       sweeps.markdown_table([entry]))
+  # p = 1 on files without E (GlassBench): E is undefined, the run is not a failure.
+  for row in rows:
+    row.update(loss_p=1.0, pearson_edge=float('nan'))
+  (entry,) = sweeps.summarize(rows)
+  assert (entry['seeds'], entry['failed'], entry['pearson_node_median']) == (4, 1, 0.4)
+  assert np.isnan(entry['pearson_edge_median'])
+  assert '| 0.400 | 0.500 | 0.300 | n/a | n/a | n/a |' in sweeps.markdown_table([entry])
 
 
 def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path, monkeypatch,

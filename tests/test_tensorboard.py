@@ -59,8 +59,9 @@ def test_scalar_writer_round_trips(tmp_path):
   writer = tensorboard.ScalarWriter(str(tmp_path))
   writer.write(0, {'test/pearson_node': 0.25})
   writer.write(300, {'train/loss': 1.5e-3, 'test/pearson_node': 0.5})
-  writer.write(2**40, {'train/loss': -2.0})
+  writer.write(2**40, {'train/loss': -2.0, 'test/pearson_edge': float('nan')})
   scalars = read_scalars(str(tmp_path))  # Readable before close: every write is flushed.
+  # An undefined value (E's Pearson on files without E) is not drawn; metrics.jsonl keeps it.
   assert scalars == {'test/pearson_node': [(0, 0.25), (300, 0.5)],
                      'train/loss': [(300, pytest.approx(1.5e-3)), (2**40, -2.0)]}
 

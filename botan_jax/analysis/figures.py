@@ -12,7 +12,8 @@ Lengths (x, y, z, S, E) are in sigma_AA, times in LJ units
             panel row per temperature; several sweeps side by side (BOTAN and
             NT-GNN). From sweep directories (`runs`, their results.csv).
   ablation  Figs. 9, 10: test Pearson of S and E against the ablated field (n
-            or p), one line per time point. From one ablation sweep (`runs`).
+            or p; data.structure as categories), one line per time point. From
+            one ablation sweep (`runs`).
   loss      Fig. 3: training loss (per step and per epoch) and the test
             Pearson values against epoch. From run directories (`runs`,
             their metrics.jsonl).
@@ -252,16 +253,19 @@ def _mark_tau_alpha(ax: plt.Axes, temperature: float) -> None:
           transform=ax.get_xaxis_transform())
 
 
-def _band(ax: plt.Axes, x: np.ndarray, rows: list[dict], kind: str, label: str) -> None:
+def _band(ax: plt.Axes, x: np.ndarray, rows: list[dict], kind: str, label: str,
+          connect: bool = True) -> None:
   """Median line with a best-worst band and bars of `pearson_{kind}` over seeds.
 
   The bars keep the spread visible where the band has no width (one time point).
+  Without `connect` (categories on x), the medians and bars alone.
   """
   median = np.array([r[f'pearson_{kind}_median'] for r in rows])
   worst = np.array([r[f'pearson_{kind}_worst'] for r in rows])
   best = np.array([r[f'pearson_{kind}_best'] for r in rows])
-  line, = ax.plot(x, median, 'o-', label=label, markersize=4)
-  ax.fill_between(x, worst, best, color=line.get_color(), alpha=0.2)
+  line, = ax.plot(x, median, 'o-' if connect else 'o', label=label, markersize=4 if connect else 6)
+  if connect:
+    ax.fill_between(x, worst, best, color=line.get_color(), alpha=0.2)
   ax.errorbar(x, median, yerr=[median - worst, best - median], fmt='none',
               ecolor=line.get_color(), capsize=3, linewidth=1)
 
@@ -336,24 +340,34 @@ def ablation(sweep_dir: str) -> plt.Figure:
   if len(fields) != 1 or '' in fields:
     raise errors.ConfigError(f'{sweep_dir}: not an ablation sweep (fields {sorted(fields)}).')
   field = fields.pop()
+  # A text field (data.structure) is categorical: its values at 0, 1, ... in the sweep's order.
+  categories = list(dict.fromkeys(r['value'] for r in rows if isinstance(r['value'], str)))
+  def position(value):
+    return categories.index(value) if categories else value
   fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout='constrained')
   for _, _, preset in sorted({(r['temperature'], r['time'], r['preset']) for r in rows}):
-    group = sorted((r for r in rows if r['preset'] == preset), key=lambda r: r['value'])
+    group = sorted((r for r in rows if r['preset'] == preset), key=lambda r: position(r['value']))
     label = f'$T$ = {group[0]["temperature"]:.2f}, $t$ = {group[0]["time"]:g}'
-    _band(axes[0], np.array([r['value'] for r in group]), group, 'node', label)
+    connect = not categories
+    _band(axes[0], np.array([position(r['value']) for r in group]), group, 'node', label, connect)
     trained_edges = [r for r in group if r['loss_p'] < 1.0]  # p = 1 never trains E.
     if trained_edges:
-      _band(axes[1], np.array([r['value'] for r in trained_edges]), trained_edges, 'edge', label)
+      _band(axes[1], np.array([position(r['value']) for r in trained_edges]), trained_edges,
+            'edge', label, connect)
   name = field.split('.')[-1]
-  integer = all(float(r['value']).is_integer() for r in rows)
+  integer = not categories and all(float(r['value']).is_integer() for r in rows)
   for ax, quantity in zip(axes, (_node_kind(rows), 'E')):
     ax.set_xlabel({'num_message_passing_steps': 'message-passing steps $n$',
-                   'loss_p': 'loss weight $p$'}.get(name, name))
+                   'loss_p': 'loss weight $p$',
+                   'structure': 'input structure (data.structure)'}.get(name, name))
     symbol = E_SYMBOL if quantity == 'E' else node_symbol(quantity)
     ax.set_ylabel(f'test Pearson of {symbol}')
     ax.set_title(quantity_name(quantity))
     if integer:
       _integer_axis(ax.xaxis)
+    if categories:
+      ax.set_xticks(range(len(categories)), categories)
+      ax.set_xlim(-0.5, len(categories) - 0.5)
   _legend_below(fig, _labelled(axes))
   return fig
 

@@ -4,7 +4,7 @@
             `botan:pretrain` (the edge pretraining)
   generate  isoconfigurational datasets: `generate:T044`, ..., `generate:T064`, `generate:tiny`
   sweep     presets x seeds (x one ablated field): `sweep:T044`, `sweep:all`, `sweep:steps`,
-            `sweep:loss_p`, `sweep:T044_t130,T044_t4120`
+            `sweep:loss_p`, `sweep:structure`, `sweep:T044_t130,T044_t4120`
   demo      the embedded default (generate, train, evaluate, figures): `demo`
 
 The command line takes these names from any directory (`--config=botan:T044_t130`,

@@ -6,6 +6,8 @@ Usage: `python main.py --config=sweep:ARG --workdir=runs/sweep` (from the clone 
   all                every time point of the four temperatures;
   steps              message-passing steps n = 1..8 at tau_alpha, T = 0.44 (Fig. 9);
   loss_p             loss weight p = 0.1..1 at tau_alpha, T = 0.44, one graph per step (Fig. 10);
+  structure          the input structure (data.structure: thermal, inherent, both) at tau_alpha,
+                     T = 0.44: BOTAN against BOTAN+IS (README "Beyond the paper");
   NAME[,NAME...]     the named presets of botan (presets/botan.py), e.g. T044_t130,T044_t4120.
 
 Fields:
@@ -29,6 +31,12 @@ from botan_jax import layout
 from botan_jax.presets import botan
 
 TAU_ALPHA_T044 = 'T044_t4120'
+# The ablation sweeps (all at tau_alpha, T = 0.44): ARG -> (field of train, its values).
+ABLATIONS = {
+    'steps': ('model.num_message_passing_steps', (1, 2, 3, 4, 5, 6, 7, 8)),
+    'loss_p': ('loss_p', (0.1, 0.2, 0.4, 0.6, 0.8, 1.0)),
+    'structure': ('data.structure', ('thermal', 'inherent', 'both')),
+}
 
 
 def _presets(arg: str) -> tuple[str, ...]:
@@ -40,13 +48,14 @@ def _presets(arg: str) -> tuple[str, ...]:
     return tuple(rows[arg])
   if arg == 'all':
     return tuple(presets)
-  if arg in ('steps', 'loss_p'):
+  if arg in ABLATIONS:
     return (TAU_ALPHA_T044,)
   names = tuple(name for name in arg.split(',') if name)
   unknown = [name for name in names if name not in presets]
   if unknown or not names:
-    raise ValueError(f'Unknown sweep {arg!r}: give T044, T050, T056, T064, all, steps, loss_p or '
-                     f'preset names of botan, e.g. T044_t130 (unknown: {unknown}).')
+    raise ValueError(f'Unknown sweep {arg!r}: give T044, T050, T056, T064, all, '
+                     f'{", ".join(ABLATIONS)} or preset names of botan, e.g. T044_t130 '
+                     f'(unknown: {unknown}).')
   return names
 
 
@@ -59,12 +68,8 @@ def get_config(arg: str = 'T044') -> ml_collections.ConfigDict:
   config.init_from_authors = ''
   config.ablation_field = ''
   config.ablation_values = ()
-  if arg == 'steps':
-    config.ablation_field = 'model.num_message_passing_steps'
-    config.ablation_values = (1, 2, 3, 4, 5, 6, 7, 8)
-  elif arg == 'loss_p':
-    config.ablation_field = 'loss_p'
-    config.ablation_values = (0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
+  if arg in ABLATIONS:
+    config.ablation_field, config.ablation_values = ABLATIONS[arg]
 
   config.train = botan.get_config(config.presets[0])
   config.train.data.train_pattern = layout.dataset_pattern_template(layout.DEFAULT_DATA_DIR, 'train')
