@@ -19,7 +19,6 @@ On GlassBench (p=1, no trajectories) the same comparison is the sweep
 
 import argparse
 import collections
-import glob
 import json
 import os
 import time
@@ -29,10 +28,11 @@ import numpy as np
 import benchmarks
 from botan_jax import inference
 from botan_jax import input_pipeline
-from botan_jax import metrics
+from botan_jax import io
 from botan_jax import model_setup
 from botan_jax import run_files
 from botan_jax import train
+from botan_jax.analysis import benchmark
 from botan_jax.presets import botan
 
 
@@ -66,21 +66,22 @@ def single_feature_baselines(data: str, cache_dir: str) -> dict[str, float]:
     E ~ |r_ij^IS| - |r_ij(0)| (the bond's return to its inherent length), E ~ -|r_ij(0)|.
   No parameters are fitted: they say how much of each target these inputs carry by themselves.
   """
-  config = run_config(data, 'both', 0, 0, cache_dir)
+  config = run_config(data, 'both', 0, 0, cache_dir)  # The runs' spec: their cached structures.
   spec = model_setup.graph_spec(config)
-  values = collections.defaultdict(list)
-  for path in sorted(glob.glob(config.data.test_pattern)):
+  columns = collections.defaultdict(lambda: ([], [], []))  # name -> (features, targets, masks)
+  for path in io.find_files(config.data.test_pattern):
     graph = input_pipeline.load_graph(path, spec, cache_dir)
     nodes, edges = graph.nodes, graph.edges
     thermal_length = np.linalg.norm(edges['features'][:, :3], axis=1)
     inherent_length = np.linalg.norm(edges['features'][:, 3:6], axis=1)
-    for name, feature, kind in (
+    for name, feature, part in (
         ('S ~ |r(0) - r_IS|', nodes['features'][:, 1], nodes),
         ('S ~ e_IS', nodes['features'][:, 2], nodes),
         ('E ~ |r_IS| - |r(0)|', inherent_length - thermal_length, edges),
         ('E ~ -|r(0)|', -thermal_length, edges)):
-      values[name].append(metrics.pearson(feature, kind['target'], kind['eval_mask']))
-  return {name: float(np.mean(v)) for name, v in values.items()}
+      for column, array in zip(columns[name], (feature, part['target'], part['eval_mask'])):
+        column.append(array)
+  return {name: benchmark.per_configuration_pearson(*arrays) for name, arrays in columns.items()}
 
 
 def summary(values: list[float]) -> str:
@@ -97,9 +98,10 @@ def main() -> None:
   parser.add_argument('--only_seed', type=int, default=None,
                       help='train this seed alone and print no table')
   args = parser.parse_args()
+  structures = args.structures.split(',')
   cache_dir = os.path.join(args.workdir, 'cache')
   results = {}
-  for structure in args.structures.split(','):
+  for structure in structures:
     for seed in range(args.seeds) if args.only_seed is None else [args.only_seed]:
       run_dir = os.path.join(args.workdir, f'{structure}_seed{seed}')
       config = run_config(args.data, structure, seed, args.epochs, cache_dir)
@@ -120,14 +122,13 @@ def main() -> None:
   print('| structure | S, last epoch | E, last epoch | S, best checkpoint | E, best checkpoint | '
         'S at epoch 0 | E at epoch 0 |')
   print('| --- | --- | --- | --- | --- | --- | --- |')
-  for structure in args.structures.split(','):
+  for structure in structures:
     runs = [results[(structure, seed)] for seed in range(args.seeds)]
     print(f'| {structure} | {summary([r["curves"]["node"][-1] for r in runs])} | '
           f'{summary([r["curves"]["edge"][-1] for r in runs])} | '
           f'{summary([r["best_checkpoint"]["node"] for r in runs])} | '
           f'{summary([r["best_checkpoint"]["edge"] for r in runs])} | '
           f'{runs[0]["curves"]["node"][0]:.3f} | {runs[0]["curves"]["edge"][0]:.3f} |')
-  structures = args.structures.split(',')
   print(f'\nTest Pearson S / E at every evaluation, median over {args.seeds} seeds:\n')
   print('| epoch | ' + ' | '.join(structures) + ' |')
   print('| --- |' + ' --- |' * len(structures))
@@ -144,7 +145,8 @@ def main() -> None:
         'then averaged:\n')
   print('| feature | Pearson |\n| --- | --- |')
   for name, value in baselines.items():
-    print(f'| {name} | {value:.3f} |')
+    cell = name.replace('|', r'\|')  # A bare | would split the Markdown cell.
+    print(f'| {cell} | {value:.3f} |')
   print(json.dumps(dict(benchmark='botan_is', epochs=args.epochs, data=args.data,
                         baselines=baselines, runs=[
       dict(structure=s, seed=k, **r) for (s, k), r in results.items()])))
