@@ -256,7 +256,8 @@ def load_graph_set(files: list[str], spec: GraphSpec = GraphSpec(),
       edge_targets = graph.edges.get('target')
       if edge_targets is not None and edge_targets.size and np.isnan(edge_targets).all():
         raise io.DataError(f'{path}: a propensity but no trajectories, so no bond targets E; '
-                           'train on it with --config.loss_p=1 (S only).')
+                           'train on it with loss_p 1, S only (--config.loss_p=1; in a '
+                           'sweep --config.train.loss_p=1).')
   if len(set(with_targets)) > 1:
     raise io.DataError(f'{files[with_targets.index(False)]} has no trajectories but '
                        f'{files[with_targets.index(True)]} has: one set cannot mix the two.')

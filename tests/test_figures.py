@@ -484,3 +484,14 @@ def test_a_structure_ablation_is_drawn_as_categories_in_the_sweep_order(tmp_path
     assert shown_tick_labels(ax.xaxis) == ['thermal', 'inherent', 'both']
     assert ax.get_xlabel() == 'input structure (data.structure)' and ax.get_ylabel()
   plt.close(fig)
+
+
+def test_an_ablation_of_p_1_runs_says_that_e_was_not_trained(tmp_path):
+  sweep = write_results(tmp_path / 'gb_structure', [
+      dict(temperature=0.44, time=4120.0, ablation='data.structure', value=value, loss_p=1.0,
+           median=0.3) for value in ('thermal', 'inherent', 'both')])
+  fig = figures.build_figure('ablation', runs=[sweep])
+  node_ax, edge_ax = fig.axes
+  assert len(node_ax.lines) and not edge_ax.lines
+  assert [t.get_text() for t in edge_ax.texts] == ['E not trained (p = 1)']
+  plt.close(fig)
