@@ -26,7 +26,9 @@ import time
 import numpy as np
 
 import benchmarks
+from botan_jax import errors
 from botan_jax import inference
+from botan_jax import inherent
 from botan_jax import input_pipeline
 from botan_jax import io
 from botan_jax import model_setup
@@ -99,6 +101,11 @@ def main() -> None:
                       help='train this seed alone and print no table')
   args = parser.parse_args()
   structures = args.structures.split(',')
+  for structure in structures:  # Before any run: a typo must not cost the runs before it.
+    try:
+      inherent.check_structure(structure)
+    except errors.ConfigError as error:
+      parser.error(f'--structures: {error}')
   cache_dir = os.path.join(args.workdir, 'cache')
   results = {}
   for structure in structures:
